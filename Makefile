@@ -1,0 +1,51 @@
+# Entry points. `make run` and `make test` install what is missing first.
+# Build trees live in build*/; ccache keeps its cache outside the clone.
+
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+export CCACHE_DIR ?= $(HOME)/.cache/nixedge-ccache
+CMAKE_COMMON := -G Ninja -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+
+.PHONY: deps build build-native build-asan build-wasm run test test-native test-asan bench fuzz format clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps build-native build-wasm
+
+build-native:
+	cmake -S . -B build $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release
+	cmake --build build -j $(JOBS)
+
+# clang: the sanitizer build also carries the libFuzzer targets.
+build-asan:
+	cmake -S . -B build-asan $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
+	  -DNIXEDGE_SANITIZE=ON -DNIXEDGE_FUZZ=ON -DNIXEDGE_BENCH=OFF
+	cmake --build build-asan -j $(JOBS)
+
+build-wasm:
+	cmake -S . -B build-wasm $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=MinSizeRel \
+	  -DCMAKE_TOOLCHAIN_FILE=cmake/wasi-toolchain.cmake
+	cmake --build build-wasm -j $(JOBS)
+
+run: deps build-native
+	@scripts/run-lab.sh
+
+# Every test: native Release, then the same suite under ASan+UBSan (which also
+# runs each fuzz target briefly). The wasm vectors run in both.
+test: deps build-native build-wasm build-asan
+	cd build && ctest --output-on-failure -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -j $(JOBS)
+
+bench: deps build-native build-wasm
+	bench/run.sh
+
+fuzz: deps build-asan
+	tests/fuzz/run.sh 600
+
+format:
+	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+clean:
+	rm -rf build build-asan build-wasm

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs everything nixedge needs on Debian 12, as root. Idempotent and fast
+# when everything is present: it asks dpkg first and calls apt-get only for
+# what is missing, and runs `npm ci` only when package-lock.json changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(
+  # native toolchain
+  build-essential cmake ninja-build ccache pkg-config git curl ca-certificates jq
+  clang-14 lld-14 llvm-14 libclang-rt-14-dev
+  # wasm32: clang's wasi target with Debian's sysroot, plus Emscripten for Node runs
+  wasi-libc libc++-14-dev-wasm32 libc++abi-14-dev-wasm32 libclang-rt-14-dev-wasm32
+  binaryen wabt emscripten
+  # libraries (native build)
+  libboost1.81-dev libsodium-dev libzstd-dev zstd libssl-dev nlohmann-json3-dev
+  catch2 libtomlplusplus-dev
+  # the real Nix client for cross-checks
+  nix-bin
+)
+
+missing=()
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+if ((${#missing[@]})); then
+  echo "install-deps: apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Node: wrangler 4.85.0 is the newest wrangler that accepts Node 20 (later ones
+# need Node 22). The machines run Node 20, so we pin wrangler rather than ship a
+# second Node runtime (see docs/build.md).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "install-deps: node/npm missing; installing Debian's nodejs + npm"
+  apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if ((node_major < 20)); then
+  echo "install-deps: Node $(node --version) is too old: wrangler needs >= 20.3" >&2
+  exit 1
+fi
+
+stamp=node_modules/.package-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+  echo "install-deps: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" >"$stamp"
+fi

@@ -1,0 +1,79 @@
+// Errors as values: every fallible call in the core returns Result<T>.
+// Nothing in shared/ throws, so the same code runs in wasm built without
+// exception support.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace nixedge {
+
+// Stable codes: the numbers are part of the wasm ABI and of log/metric labels.
+// Append only; never renumber.
+enum class ErrorCode : std::uint16_t {
+    invalid_encoding = 1,
+    invalid_store_path = 2,
+    invalid_narinfo = 3,
+    invalid_key = 4,
+    bad_signature = 5,
+    invalid_nar = 6,
+    invalid_manifest = 7,
+    range_not_satisfiable = 8,
+    compression_failed = 9,
+    decompression_failed = 10,
+    invalid_cache_name = 11,
+    invalid_argument = 12,
+    limit_exceeded = 13,
+    internal = 14,
+};
+
+std::string_view error_code_name(ErrorCode code);
+
+struct Error {
+    ErrorCode code;
+    std::string detail;
+};
+
+// Builds an Error; detail is for operators and tests, the code is for programs.
+inline Error make_error(ErrorCode code, std::string detail) { return Error{code, std::move(detail)}; }
+
+template <class T> class [[nodiscard]] Result {
+  public:
+    Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}
+    Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}
+
+    bool ok() const { return state_.index() == 0; }
+    explicit operator bool() const { return ok(); }
+
+    T& value() & { return std::get<0>(state_); }
+    const T& value() const& { return std::get<0>(state_); }
+    T&& value() && { return std::get<0>(std::move(state_)); }
+    T* operator->() { return &value(); }
+    const T* operator->() const { return &value(); }
+    T& operator*() & { return value(); }
+    const T& operator*() const& { return value(); }
+
+    const Error& error() const { return std::get<1>(state_); }
+
+  private:
+    std::variant<T, Error> state_;
+};
+
+template <> class [[nodiscard]] Result<void> {
+  public:
+    Result() = default;
+    Result(Error error) : error_(std::move(error)), failed_(true) {}
+
+    bool ok() const { return !failed_; }
+    explicit operator bool() const { return ok(); }
+    const Error& error() const { return error_; }
+
+  private:
+    Error error_{ErrorCode::internal, {}};
+    bool failed_ = false;
+};
+
+} // namespace nixedge
