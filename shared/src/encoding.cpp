@@ -1,6 +1,7 @@
 #include "nixedge/encoding.hpp"
 
 #include <array>
+#include <cstdint>
 
 namespace nixedge::encoding {
 
@@ -79,9 +80,13 @@ std::string to_nix32(ByteView data) {
 }
 
 Result<Bytes> from_nix32(std::string_view text, std::size_t byte_count) {
-    if (text.size() != nix32_length(byte_count))
+    // 64-bit arithmetic, not nix32_length(): with a 32-bit size_t (wasm32)
+    // byte_count * 8 wraps, and a wrapped length of 0 let "" decode to
+    // byte_count zero bytes.
+    std::uint64_t expected = (std::uint64_t{byte_count} * 8 + 4) / 5;
+    if (text.size() != expected)
         return bad("nix32 text has length " + std::to_string(text.size()) + ", expected " +
-                   std::to_string(nix32_length(byte_count)));
+                   std::to_string(expected));
     Bytes out(byte_count, 0);
     for (std::size_t n = 0; n < text.size(); ++n) {
         char c = text[text.size() - n - 1];
