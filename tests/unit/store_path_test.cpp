@@ -1,3 +1,4 @@
+#include "nixedge/encoding.hpp"
 #include "nixedge/nix_hash.hpp"
 #include "nixedge/store_path.hpp"
 
@@ -19,7 +20,7 @@ TEST_CASE("store paths parse into hash and name", "[store_path]") {
 }
 
 TEST_CASE("store paths outside the store or with bad parts are rejected", "[store_path]") {
-    for (std::string bad : {
+    for (const std::string& bad : std::vector<std::string>{
              "/nix/store", "/nix/store/", "/nix/storex/" + good_hash + "-a",
              "/gnu/store/" + good_hash + "-a", "/nix/store/" + good_hash,
              "/nix/store/" + good_hash + "-", "/nix/store/" + good_hash + "-a/b",
@@ -45,7 +46,6 @@ TEST_CASE("store path names follow Nix's charset and length", "[store_path]") {
     CHECK(validate_store_name(std::string(211, 'a')).ok());
     CHECK_FALSE(validate_store_name(std::string(212, 'a')).ok());
     CHECK_FALSE(validate_store_name("").ok());
-    CHECK_FALSE(validate_store_name("a\0b").ok());
     CHECK_FALSE(validate_store_name(std::string_view("a\0b", 3)).ok());
 }
 
