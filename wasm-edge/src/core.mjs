@@ -118,9 +118,26 @@ class Core {
   }
 
   // Runs one OPERATIONS row. Returns {ok: true, value} or {ok: false, code, name, detail}.
+  call(op, args) {
+    const { status, bytes } = this.#invoke(op, args);
+    if (status !== 0) {
+      return { ok: false, code: status, name: this.errorName(status), detail: decoder.decode(bytes) };
+    }
+    return { ok: true, value: decodeResult(bytes, op.result) };
+  }
+
+  // The same by operation name, with the status and the result buffer's bytes
+  // untouched: {status, bytes}. For tests that compare outputs byte for byte.
+  callRaw(name, args) {
+    const op = OPERATIONS[name];
+    if (!op) throw new TypeError(`nixedge wasm: no operation ${name}`);
+    return this.#invoke(op, args);
+  }
+
+  // Marshals the arguments, calls the export, copies the result buffer out.
   // A trap (a bug, or memory exhaustion) discards the instance; the next call
   // gets a fresh one.
-  call(op, args) {
+  #invoke(op, args) {
     if (args.length !== op.args.length) {
       throw new TypeError(`${op.fn}: expected ${op.args.length} arguments, got ${args.length}`);
     }
@@ -146,14 +163,11 @@ class Core {
         params.push(ptr, bytes.length);
       }
       const status = ex[op.fn](...params);
-      if (status !== 0) {
-        return { ok: false, code: status, name: this.errorName(status), detail: this.#resultText() };
-      }
-      return { ok: true, value: this.#resultValue(op.result) };
+      return { status, bytes: this.#resultBytes().slice() };
     } catch (e) {
       if (!(e instanceof WebAssembly.RuntimeError)) throw e;
       this.#exports = null;
-      allocated.length = 0; // the memory they lived in is gone
+      allocated.length = 0; // they lived in the discarded instance's memory
       return this.#failure('internal', `wasm trap in ${op.fn}: ${e.message}`);
     } finally {
       for (const ptr of allocated) ex.ne_free(ptr);
@@ -161,7 +175,7 @@ class Core {
   }
 
   #failure(name, detail) {
-    return { ok: false, code: this.codeOf(name), name, detail };
+    return { status: this.codeOf(name), bytes: encoder.encode(detail) };
   }
 
   #resultBytes() {
@@ -173,18 +187,18 @@ class Core {
   #resultText() {
     return decoder.decode(this.#resultBytes());
   }
+}
 
-  #resultValue(kind) {
-    switch (kind) {
-      case 'bytes':
-        return this.#resultBytes().slice();
-      case 'text':
-        return this.#resultText();
-      case 'json':
-        return JSON.parse(this.#resultText());
-      default:
-        throw new Error(`nixedge wasm: unknown result kind ${kind}`);
-    }
+function decodeResult(bytes, kind) {
+  switch (kind) {
+    case 'bytes':
+      return bytes;
+    case 'text':
+      return decoder.decode(bytes);
+    case 'json':
+      return JSON.parse(decoder.decode(bytes));
+    default:
+      throw new Error(`nixedge wasm: unknown result kind ${kind}`);
   }
 }
 
