@@ -22,8 +22,11 @@ struct StorePath {
     // "/nix/store/<hash>-<name>"
     std::string full() const { return std::string(nix_store_dir) + "/" + base_name(); }
 
-    // Nix orders store paths by their base name.
-    auto operator<=>(const StorePath& other) const { return base_name() <=> other.base_name(); }
+    // Nix orders store paths by their base name. Via compare(): the wasm32
+    // libc++ (14) has no operator<=> for std::string.
+    std::strong_ordering operator<=>(const StorePath& other) const {
+        return base_name().compare(other.base_name()) <=> 0;
+    }
     bool operator==(const StorePath&) const = default;
 };
 
