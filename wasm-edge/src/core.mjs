@@ -25,6 +25,14 @@ export const OPERATIONS = {
   toBase64: { fn: 'ne_base64_encode', args: ['bytes'], result: 'text' },
   fromBase64: { fn: 'ne_base64_decode', args: ['bytes'], result: 'bytes' },
   sha256: { fn: 'ne_sha256', args: ['bytes'], result: 'bytes' },
+  narinfoParse: { fn: 'ne_narinfo_parse', args: ['bytes'], result: 'json' },
+  narinfoCanonical: { fn: 'ne_narinfo_canonical', args: ['bytes'], result: 'text' },
+  narinfoFingerprint: { fn: 'ne_narinfo_fingerprint', args: ['bytes'], result: 'text' },
+  // (narinfo, trusted keys "name:base64 ...") -> name of the key that signed it
+  narinfoVerify: { fn: 'ne_narinfo_verify', args: ['bytes', 'bytes'], result: 'text' },
+  publicKeyParse: { fn: 'ne_public_key_parse', args: ['bytes'], result: 'text' },
+  // (public key "name:base64", message, signature "name:base64") -> ok or bad_signature
+  signatureVerify: { fn: 'ne_signature_verify', args: ['bytes', 'bytes', 'bytes'], result: 'text' },
 };
 
 const encoder = new TextEncoder();

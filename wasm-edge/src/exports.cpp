@@ -122,3 +122,42 @@ NE_EXPORT(ne_sha256) std::int32_t ne_sha256(const std::uint8_t* p, std::size_t n
     Input in{p, n};
     return run({in}, [&] { return edge::sha256(in.bytes()); });
 }
+
+NE_EXPORT(ne_narinfo_parse) std::int32_t ne_narinfo_parse(const std::uint8_t* p, std::size_t n) {
+    Input in{p, n};
+    return run({in}, [&] { return edge::narinfo_parse(in.bytes()); });
+}
+
+NE_EXPORT(ne_narinfo_canonical)
+std::int32_t ne_narinfo_canonical(const std::uint8_t* p, std::size_t n) {
+    Input in{p, n};
+    return run({in}, [&] { return edge::narinfo_canonical(in.bytes()); });
+}
+
+NE_EXPORT(ne_narinfo_fingerprint)
+std::int32_t ne_narinfo_fingerprint(const std::uint8_t* p, std::size_t n) {
+    Input in{p, n};
+    return run({in}, [&] { return edge::narinfo_fingerprint(in.bytes()); });
+}
+
+NE_EXPORT(ne_narinfo_verify)
+std::int32_t ne_narinfo_verify(const std::uint8_t* p, std::size_t n, const std::uint8_t* keys_p,
+                               std::size_t keys_n) {
+    Input in{p, n}, keys{keys_p, keys_n};
+    return run({in, keys}, [&] { return edge::narinfo_verify(in.bytes(), keys.bytes()); });
+}
+
+NE_EXPORT(ne_public_key_parse)
+std::int32_t ne_public_key_parse(const std::uint8_t* p, std::size_t n) {
+    Input in{p, n};
+    return run({in}, [&] { return edge::public_key_parse(in.bytes()); });
+}
+
+NE_EXPORT(ne_signature_verify)
+std::int32_t ne_signature_verify(const std::uint8_t* key_p, std::size_t key_n, const std::uint8_t* msg_p,
+                                 std::size_t msg_n, const std::uint8_t* sig_p, std::size_t sig_n) {
+    Input key{key_p, key_n}, message{msg_p, msg_n}, signature{sig_p, sig_n};
+    return run({key, message, signature}, [&] {
+        return edge::signature_verify(key.bytes(), message.bytes(), signature.bytes());
+    });
+}

@@ -1,9 +1,101 @@
 #include "operations.hpp"
 
 #include "nixedge/encoding.hpp"
+#include "nixedge/keys.hpp"
+#include "nixedge/narinfo.hpp"
 #include "nixedge/sha256.hpp"
 
+#include <algorithm>
+#include <string_view>
+
 namespace nixedge::edge {
+
+namespace {
+
+// Just enough JSON writing for flat objects of strings, numbers and string
+// arrays. Bytes >= 0x80 pass through (narinfo values are ASCII in practice).
+class JsonObject {
+  public:
+    JsonObject& field(std::string_view key, std::string_view value) {
+        name(key);
+        quote(value);
+        return *this;
+    }
+    JsonObject& field(std::string_view key, std::uint64_t value) {
+        name(key);
+        out_ += std::to_string(value);
+        return *this;
+    }
+    JsonObject& null_field(std::string_view key) {
+        name(key);
+        out_ += "null";
+        return *this;
+    }
+    template <class Range, class Project>
+    JsonObject& array(std::string_view key, const Range& items, Project project) {
+        name(key);
+        out_ += '[';
+        bool first = true;
+        for (const auto& item : items) {
+            if (!first)
+                out_ += ',';
+            first = false;
+            quote(project(item));
+        }
+        out_ += ']';
+        return *this;
+    }
+    std::string finish() { return std::move(out_) + "}"; }
+
+  private:
+    void name(std::string_view key) {
+        if (out_.size() > 1)
+            out_ += ',';
+        quote(key);
+        out_ += ':';
+    }
+    void quote(std::string_view text) {
+        out_ += '"';
+        for (char c : text) {
+            if (c == '"' || c == '\\') {
+                out_ += '\\';
+                out_ += c;
+            } else if (static_cast<unsigned char>(c) < 0x20) {
+                // Not snprintf: printf would add ~90 KB of libc to the module.
+                out_ += "\\u00";
+                out_ += "0123456789abcdef"[c >> 4];
+                out_ += "0123456789abcdef"[c & 0xf];
+            } else {
+                out_ += c;
+            }
+        }
+        out_ += '"';
+    }
+
+    std::string out_ = "{";
+};
+
+Result<TrustedKeys> parse_trusted_keys(std::string_view text) {
+    TrustedKeys keys;
+    constexpr std::string_view space = " \t\r\n";
+    while (true) {
+        auto start = text.find_first_not_of(space);
+        if (start == std::string_view::npos)
+            break;
+        text.remove_prefix(start);
+        auto key = parse_public_key(text.substr(0, text.find_first_of(space)));
+        if (!key)
+            return key.error();
+        if (auto added = keys.add(std::move(key).value()); !added)
+            return added.error();
+        text.remove_prefix(std::min(text.size(), text.find_first_of(space)));
+    }
+    if (keys.empty())
+        return make_error(ErrorCode::invalid_key, "no trusted keys given");
+    return keys;
+}
+
+} // namespace
 
 std::string hex_encode(ByteView data) { return encoding::to_hex(data); }
 Result<Bytes> hex_decode(ByteView text) { return encoding::from_hex(as_chars(text)); }
@@ -19,6 +111,79 @@ Result<Bytes> base64_decode(ByteView text) { return encoding::from_base64(as_cha
 Bytes sha256(ByteView data) {
     auto digest = Sha256::digest(data);
     return Bytes(digest.begin(), digest.end());
+}
+
+Result<std::string> narinfo_parse(ByteView text) {
+    auto info = parse_narinfo(as_chars(text));
+    if (!info)
+        return info.error();
+    JsonObject json;
+    json.field("storePath", info->store_path.full()).field("storeHash", info->store_path.hash);
+    json.field("url", info->url).field("compression", info->compression);
+    if (info->file_hash)
+        json.field("fileHash", info->file_hash->to_string());
+    else
+        json.null_field("fileHash");
+    if (info->file_size)
+        json.field("fileSize", *info->file_size);
+    else
+        json.null_field("fileSize");
+    json.field("narHash", info->nar_hash.to_string()).field("narSize", info->nar_size);
+    json.array("references", info->references, [](const StorePath& p) { return p.base_name(); });
+    if (info->deriver)
+        json.field("deriver", info->deriver->base_name());
+    else
+        json.null_field("deriver");
+    json.field("system", info->system);
+    json.array("signatures", info->signatures, [](const std::string& s) { return std::string_view(s); });
+    json.field("ca", info->ca);
+    return json.finish();
+}
+
+Result<std::string> narinfo_canonical(ByteView text) {
+    auto info = parse_narinfo(as_chars(text));
+    if (!info)
+        return info.error();
+    return serialize_narinfo(*info);
+}
+
+Result<std::string> narinfo_fingerprint(ByteView text) {
+    auto info = parse_narinfo(as_chars(text));
+    if (!info)
+        return info.error();
+    return nixedge::narinfo_fingerprint(*info);
+}
+
+Result<std::string> narinfo_verify(ByteView text, ByteView trusted_keys) {
+    auto info = parse_narinfo(as_chars(text));
+    if (!info)
+        return info.error();
+    auto keys = parse_trusted_keys(as_chars(trusted_keys));
+    if (!keys)
+        return keys.error();
+    auto signer = verify_narinfo(*info, *keys);
+    if (!signer)
+        return make_error(ErrorCode::bad_signature, "no signature by a trusted key verifies");
+    return *signer;
+}
+
+Result<std::string> public_key_parse(ByteView text) {
+    auto key = parse_public_key(as_chars(text));
+    if (!key)
+        return key.error();
+    return key->to_string();
+}
+
+Result<std::string> signature_verify(ByteView public_key, ByteView message, ByteView signature) {
+    auto key = parse_public_key(as_chars(public_key));
+    if (!key)
+        return key.error();
+    auto sig = parse_signature(as_chars(signature));
+    if (!sig)
+        return sig.error();
+    if (!verify(*key, as_chars(message), *sig))
+        return make_error(ErrorCode::bad_signature, "Ed25519 signature does not verify");
+    return std::string();
 }
 
 } // namespace nixedge::edge

@@ -23,4 +23,27 @@ Result<Bytes> base64_decode(ByteView text);
 
 Bytes sha256(ByteView data);
 
+// --- narinfo -------------------------------------------------------------------
+// The parsed narinfo as JSON: {"storePath", "storeHash", "url", "compression",
+// "fileHash", "fileSize", "narHash", "narSize", "references", "deriver",
+// "system", "signatures", "ca"}; absent optional fields are null, references
+// are base names ("<hash>-<name>"), sizes are JSON numbers.
+Result<std::string> narinfo_parse(ByteView text);
+// The canonical text (Nix's field order, sets sorted), as the lab would write it.
+Result<std::string> narinfo_canonical(ByteView text);
+// "1;<store path>;<NarHash>;<NarSize>;<references>", what Sig lines sign.
+Result<std::string> narinfo_fingerprint(ByteView text);
+// trusted_keys: "name:base64" public keys separated by whitespace (as in Nix's
+// trusted-public-keys). Returns the name of the trusted key whose signature
+// verifies; bad_signature when none does.
+Result<std::string> narinfo_verify(ByteView text, ByteView trusted_keys);
+
+// --- keys and signatures ---------------------------------------------------------
+// A public key "name:base64" in its canonical spelling.
+Result<std::string> public_key_parse(ByteView text);
+// Pure Ed25519: does `signature` ("name:base64", 64 bytes) verify `message`
+// under `public_key` ("name:base64", 32 bytes)? Key names are not compared.
+// Ok with an empty result, or bad_signature.
+Result<std::string> signature_verify(ByteView public_key, ByteView message, ByteView signature);
+
 } // namespace nixedge::edge
