@@ -11,15 +11,20 @@
 //   expect: {"status": 0 or an ErrorCode, "error": name, and the result
 //           buffer's bytes as "hex", or as "sha256" of them when large}
 //
-// Usage: nixedge-make-vectors OUT.json
+// Usage: nixedge-make-vectors OUT.json TEST_DATA_DIR
+#include "ed25519_cases.hpp"
 #include "operations.hpp"
 
 #include "nixedge/encoding.hpp"
+#include "nixedge/keys.hpp"
+#include "nixedge/narinfo.hpp"
 #include "nixedge/result.hpp"
 #include "nixedge/sha256.hpp"
 
 #include <nlohmann/json.hpp>
+#include <sodium.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdlib>
@@ -27,6 +32,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -60,6 +66,21 @@ Bytes pattern_bytes(Pattern p) {
 
 Arg text(std::string_view s) { return to_bytes(s); }
 
+std::string read_text(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        std::cerr << "make_vectors: cannot read " << path << "\n";
+        std::exit(1);
+    }
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::string trim(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
+        s.pop_back();
+    return s;
+}
+
 // --- operations: JS name -> the native call ---------------------------------
 
 // Every outcome as the wasm module would leave it: status + result buffer bytes.
@@ -91,6 +112,17 @@ const std::map<std::string, Operation>& operations() {
         {"toBase64", [](const Call& c) { return ok(edge::base64_encode(c.bytes.at(0))); }},
         {"fromBase64", [](const Call& c) { return outcome(edge::base64_decode(c.bytes.at(0))); }},
         {"sha256", [](const Call& c) { return ok(edge::sha256(c.bytes.at(0))); }},
+        {"narinfoParse", [](const Call& c) { return outcome(edge::narinfo_parse(c.bytes.at(0))); }},
+        {"narinfoCanonical",
+         [](const Call& c) { return outcome(edge::narinfo_canonical(c.bytes.at(0))); }},
+        {"narinfoFingerprint",
+         [](const Call& c) { return outcome(edge::narinfo_fingerprint(c.bytes.at(0))); }},
+        {"narinfoVerify",
+         [](const Call& c) { return outcome(edge::narinfo_verify(c.bytes.at(0), c.bytes.at(1))); }},
+        {"publicKeyParse", [](const Call& c) { return outcome(edge::public_key_parse(c.bytes.at(0))); }},
+        {"signatureVerify", [](const Call& c) {
+             return outcome(edge::signature_verify(c.bytes.at(0), c.bytes.at(1), c.bytes.at(2)));
+         }},
     };
     return table;
 }
@@ -101,7 +133,9 @@ constexpr std::size_t inline_limit = 64 * 1024; // larger results are stored as 
 
 class Vectors {
   public:
-    void add(const std::string& name, const std::string& op, std::vector<Arg> args) {
+    // `note` says what the vector is about (the Ed25519 cases need it).
+    void add(const std::string& name, const std::string& op, std::vector<Arg> args,
+             const std::string& note = "") {
         Call call;
         json jargs = json::array();
         for (auto& arg : args) {
@@ -128,8 +162,14 @@ class Vectors {
             std::cerr << "make_vectors: duplicate vector name " << name << "\n";
             std::exit(1);
         }
-        vectors_.push_back({{"name", name}, {"op", op}, {"args", std::move(jargs)}, {"expect", std::move(expect)}});
+        json vector = {{"name", name}, {"op", op}, {"args", std::move(jargs)}, {"expect", std::move(expect)}};
+        if (!note.empty())
+            vector["note"] = note;
+        vectors_.push_back(std::move(vector));
+        last_status_ = out.status;
     }
+
+    int last_status() const { return last_status_; }
 
     json document() const { return {{"version", 1}, {"vectors", vectors_}}; }
     std::size_t size() const { return vectors_.size(); }
@@ -137,6 +177,7 @@ class Vectors {
   private:
     json vectors_ = json::array();
     std::set<std::string> names_;
+    int last_status_ = 0;
 };
 
 Bytes random_bytes(std::mt19937& rng, std::size_t n) {
@@ -253,16 +294,236 @@ void sha256_vectors(Vectors& v) {
         v.add("sha256/pattern-" + std::to_string(n), "sha256", {Pattern{n, 1}});
 }
 
+// --- Ed25519 -------------------------------------------------------------------
+
+std::string named(std::string_view name, ByteView bytes) {
+    return std::string(name) + ":" + encoding::to_base64(bytes);
+}
+
+void ed25519_vectors(Vectors& v) {
+    std::vector<std::string> accepted;
+    std::size_t total = 0;
+    for (const auto& c : test::ed25519_cases()) {
+        v.add("ed25519/" + c.label, "signatureVerify",
+              {text(named("k", c.public_key)), c.message, text(named("k", c.signature))}, c.note);
+        ++total;
+        if (v.last_status() == 0)
+            accepted.push_back(c.label);
+    }
+    std::cout << "make_vectors: Ed25519: native libsodium " << SODIUM_VERSION_STRING << " accepts "
+              << accepted.size() << " of " << total << " crafted signatures:";
+    for (const auto& label : accepted)
+        std::cout << " " << label;
+    std::cout << "\n";
+
+    // Lengths and names around the 32/64-byte blobs.
+    auto key = secret_key_from_seed("k", Bytes(32, 0x42));
+    auto pk = key->public_key();
+    auto sig = sign(*key, "m");
+    Bytes big_message = pattern_bytes({1 << 20, 5});
+    v.add("ed25519/valid-1MiB-message", "signatureVerify",
+          {text(pk.to_string()), Pattern{1 << 20, 5},
+           text(sign(*key, as_chars(big_message)).to_string())});
+    v.add("ed25519/names-ignored", "signatureVerify",
+          {text(named("a", pk.bytes)), text("m"), text(named("b", sig.bytes))},
+          "key names are the caller's business in signatureVerify");
+    v.add("ed25519/key-31-bytes", "signatureVerify",
+          {text(named("k", ByteView(pk.bytes).first(31))), text("m"), text(sig.to_string())});
+    v.add("ed25519/key-33-bytes", "signatureVerify",
+          {text(pk.to_string().substr(0, 2) + encoding::to_base64(Bytes(33, 1))), text("m"),
+           text(sig.to_string())});
+    v.add("ed25519/sig-63-bytes", "signatureVerify",
+          {text(pk.to_string()), text("m"), text(named("k", ByteView(sig.bytes).first(63)))});
+    v.add("ed25519/sig-65-bytes", "signatureVerify",
+          {text(pk.to_string()), text("m"), text(named("k", Bytes(65, 1)))});
+    v.add("ed25519/sig-no-name", "signatureVerify",
+          {text(pk.to_string()), text("m"), text(encoding::to_base64(sig.bytes))});
+    v.add("ed25519/key-bad-base64", "signatureVerify",
+          {text("k:" + std::string(43, '!') + "="), text("m"), text(sig.to_string())});
+}
+
+// --- public keys ---------------------------------------------------------------------
+
+void key_vectors(Vectors& v, const std::filesystem::path& data) {
+    auto pk = secret_key_from_seed("cache.example.org-1", Bytes(32, 9))->public_key().to_string();
+    const std::vector<std::pair<std::string, std::string>> keys = {
+        {"valid", pk},
+        {"nix-test-key", read_text(data / "nixcache" / "pk")},
+        {"nix-test-key-trimmed", trim(read_text(data / "nixcache" / "pk"))},
+        {"no-colon", "abc"},
+        {"empty-name", ":" + pk.substr(pk.find(':') + 1)},
+        {"space-in-name", "a b" + pk.substr(pk.find(':'))},
+        {"two-colons", "a:b" + pk.substr(pk.find(':'))},
+        {"short", "k:" + encoding::to_base64(Bytes(31, 1))},
+        {"long", "k:" + encoding::to_base64(Bytes(33, 1))},
+        {"secret-key-size", "k:" + encoding::to_base64(Bytes(64, 1))},
+        {"empty", ""},
+        {"trailing-newline", pk + "\n"},
+        {"bad-padding-bits", "k:" + encoding::to_base64(Bytes(32, 1)).substr(0, 42) + "B="},
+        {"del-in-name", "a\x7f" + pk.substr(pk.find(':'))},
+        {"utf8-name", "\xc3\xa9" + pk.substr(pk.find(':'))},
+    };
+    for (auto& [label, t] : keys)
+        v.add("publicKeyParse/" + label, "publicKeyParse", {text(t)});
+}
+
+// --- narinfo -------------------------------------------------------------------------
+
+const std::string minimal_narinfo =
+    "StorePath: /nix/store/z1x7778cix14wkf9vyvv4cb11626crip-nixedge-dep\n"
+    "URL: nar/abc.nar.zst\n"
+    "NarHash: sha256:00kjynz8n03652qccs76ivsvark3pr3dfr6w1ba3x7bx83kcknvv\n"
+    "NarSize: 120\n";
+
+void narinfo_vectors(Vectors& v, const std::filesystem::path& data) {
+    auto dir = data / "nixcache";
+    auto nix_key = trim(read_text(dir / "pk"));
+    auto other_key = secret_key_from_seed("other-1", Bytes(32, 3))->public_key().to_string();
+    auto same_name_other_key =
+        secret_key_from_seed("nixedge-test-1", Bytes(32, 4))->public_key().to_string();
+
+    // Narinfos written by the real Nix (tests/data/nixcache).
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(dir / "cache"))
+        if (entry.path().extension() == ".narinfo")
+            files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+    if (files.empty()) {
+        std::cerr << "make_vectors: no narinfos in " << (dir / "cache") << "\n";
+        std::exit(1);
+    }
+    for (const auto& file : files) {
+        auto label = "nix-" + file.stem().string();
+        auto t = read_text(file);
+        v.add("narinfoParse/" + label, "narinfoParse", {text(t)});
+        v.add("narinfoCanonical/" + label, "narinfoCanonical", {text(t)});
+        v.add("narinfoFingerprint/" + label, "narinfoFingerprint", {text(t)});
+        v.add("narinfoVerify/" + label, "narinfoVerify", {text(t), text(nix_key)});
+        v.add("narinfoVerify/" + label + "-two-keys", "narinfoVerify",
+              {text(t), text(other_key + "\n  " + nix_key + "\t")});
+        v.add("narinfoVerify/" + label + "-wrong-key", "narinfoVerify", {text(t), text(other_key)});
+        v.add("narinfoVerify/" + label + "-same-name-other-key", "narinfoVerify",
+              {text(t), text(same_name_other_key)});
+        // Re-ordered lines parse to the same narinfo; the canonical form restores Nix's order.
+        auto reversed = t;
+        {
+            std::vector<std::string> lines;
+            std::string line;
+            for (char c : t) {
+                line += c;
+                if (c == '\n') {
+                    lines.push_back(line);
+                    line.clear();
+                }
+            }
+            std::reverse(lines.begin(), lines.end());
+            reversed.clear();
+            for (auto& l : lines)
+                reversed += l;
+        }
+        v.add("narinfoCanonical/" + label + "-reversed", "narinfoCanonical", {text(reversed)});
+        v.add("narinfoVerify/" + label + "-reversed", "narinfoVerify", {text(reversed), text(nix_key)});
+    }
+
+    // Synthetic ones: variations on a minimal narinfo.
+    auto m = minimal_narinfo;
+    auto key_a = *secret_key_from_seed("a-1", Bytes(32, 1));
+    auto key_b = *secret_key_from_seed("b-1", Bytes(32, 2));
+    auto signed_info = *parse_narinfo(m + "References: z1x7778cix14wkf9vyvv4cb11626crip-nixedge-dep "
+                                          "5za2hn50p23x3plg2f352s6q0kp4qh1j-nixedge-text\n");
+    sign_narinfo(signed_info, key_a);
+    sign_narinfo(signed_info, key_b);
+    auto signed_text = serialize_narinfo(signed_info);
+    auto tampered_text = signed_text;
+    tampered_text.replace(tampered_text.find("NarSize: 120"), 12, "NarSize: 121");
+
+    const std::vector<std::pair<std::string, std::string>> texts = {
+        {"minimal", m},
+        {"unknown-deriver", m + "Deriver: unknown-deriver\n"},
+        {"signed-two-keys", signed_text},
+        {"tampered", tampered_text},
+        {"max-sizes", m + "FileSize: 18446744073709551615\n"},
+        {"system-quote-backslash", m + "System: x86\"64\\linux\n"},
+        {"ca-text", m + "CA: text:sha256:00kjynz8n03652qccs76ivsvark3pr3dfr6w1ba3x7bx83kcknvv\n"},
+        {"narhash-hex", std::string(m).replace(m.find("sha256:"), 59,
+                                               "sha256:" + std::string(64, 'a'))},
+        {"narhash-sri", std::string(m).replace(m.find("sha256:"), 59,
+                                               "sha256-" + encoding::to_base64(Bytes(32, 7)))},
+        {"url-utf8", std::string(m).replace(m.find("abc"), 3, "\xc3\xa9")},
+        {"empty", ""},
+        {"no-final-newline", m.substr(0, m.size() - 1)},
+        {"crlf", [&] {
+             std::string out;
+             for (char c : m)
+                 out += c == '\n' ? std::string("\r\n") : std::string(1, c);
+             return out;
+         }()},
+        {"missing-storepath", "URL: x\nNarSize: 1\n"},
+        {"narsize-zero", std::string(m).replace(m.find("NarSize: 120"), 12, "NarSize: 0")},
+        {"narsize-leading-zero", std::string(m).replace(m.find("NarSize: 120"), 12, "NarSize: 0120")},
+        {"narsize-overflow", std::string(m).replace(m.find("NarSize: 120"), 12,
+                                                    "NarSize: 18446744073709551616")},
+        {"duplicate-field", m + "NarSize: 5\n"},
+        {"unknown-field", m + "Bogus: x\n"},
+        {"no-colon", m + "NoColon\n"},
+        {"bad-sig", m + "Sig: nope\n"},
+        {"bad-reference", m + "References: a b\n"},
+        {"reference-trailing-space",
+         m + "References: z1x7778cix14wkf9vyvv4cb11626crip-nixedge-dep \n"},
+        {"bad-store-path", std::string(m).replace(0, 63, "StorePath: /nix/store/bad")},
+        {"nul-byte", m + std::string("System: a\0b\n", 12)},
+        {"control-chars", m + "System: a\x01\x1f\x7f" "b\n"},
+        {"binary-junk", std::string("\xff\xfe\x00\x01\n", 5)},
+        {"too-large", m + "System: " + std::string(narinfo_max_bytes, 'x') + "\n"},
+    };
+    for (auto& [label, t] : texts) {
+        v.add("narinfoParse/" + label, "narinfoParse", {text(t)});
+        v.add("narinfoCanonical/" + label, "narinfoCanonical", {text(t)});
+        v.add("narinfoFingerprint/" + label, "narinfoFingerprint", {text(t)});
+    }
+    auto pk_a = key_a.public_key().to_string();
+    auto pk_b = key_b.public_key().to_string();
+    const std::vector<std::pair<std::string, std::pair<std::string, std::string>>> verifies = {
+        {"signed/key-a", {signed_text, pk_a}},
+        {"signed/key-b", {signed_text, pk_b}},
+        {"signed/both", {signed_text, pk_b + " " + pk_a}},
+        {"tampered/key-a", {tampered_text, pk_a}},
+        {"unsigned", {m, pk_a}},
+        {"no-trusted-keys", {signed_text, ""}},
+        {"whitespace-only-keys", {signed_text, " \n\t "}},
+        {"junk-trusted-key", {signed_text, pk_a + " junk"}},
+        {"duplicate-trusted-key", {signed_text, pk_a + " " + pk_a}},
+        {"conflicting-trusted-keys",
+         {signed_text, pk_a + " a-1:" + encoding::to_base64(key_b.public_key().bytes)}},
+        {"invalid-narinfo", {"junk\n", pk_a}},
+    };
+    for (auto& [label, args] : verifies)
+        v.add("narinfoVerify/" + label, "narinfoVerify", {text(args.first), text(args.second)});
+
+    // Narinfos signed with the crafted Ed25519 cases: the verify path end to end.
+    for (const auto& c : test::ed25519_cases()) {
+        if (c.label != "valid/fingerprint" && c.label != "S-noncanonical/S+1L" &&
+            c.label != "R-small-order/identity" && c.label != "junk/zero-signature")
+            continue;
+        v.add("narinfoVerify/crafted-" + c.label, "narinfoVerify",
+              {text(m + "Sig: k:" + encoding::to_base64(c.signature) + "\n"), text(named("k", c.public_key))},
+              c.note);
+    }
+}
 } // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 2) {
-        std::cerr << "usage: nixedge-make-vectors OUT.json\n";
+    if (argc != 3) {
+        std::cerr << "usage: nixedge-make-vectors OUT.json TEST_DATA_DIR\n";
         return 2;
     }
+    std::filesystem::path data = argv[2];
     Vectors v;
     encoding_vectors(v);
     sha256_vectors(v);
+    ed25519_vectors(v);
+    key_vectors(v, data);
+    narinfo_vectors(v, data);
     std::ofstream out(argv[1], std::ios::binary);
     out << v.document().dump() << "\n";
     if (!out.flush()) {

@@ -92,6 +92,13 @@ for (const v of doc.vectors) {
   } else if ('sha256' in want && sha256(got.bytes) !== want.sha256) {
     problem = `bytes differ (${got.bytes.length} bytes, sha256 ${sha256(got.bytes)} vs native ${want.sha256})`;
   }
+  if (problem === null && got.status === 0 && OPERATIONS[v.op].result === 'json') {
+    try {
+      JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(got.bytes));
+    } catch (e) {
+      problem = `result is not valid JSON: ${e.message}`;
+    }
+  }
   record(v.name, v.op, problem);
 }
 
