@@ -450,6 +450,11 @@ void narinfo_vectors(Vectors& v, const std::filesystem::path& data) {
         {"narhash-sri", std::string(m).replace(m.find("sha256:"), 59,
                                                "sha256-" + encoding::to_base64(Bytes(32, 7)))},
         {"url-utf8", std::string(m).replace(m.find("abc"), 3, "\xc3\xa9")},
+        {"system-invalid-utf8", m + "System: a\xff\xfe" "b\n"},
+        {"system-utf8-edge", m + "System: \xc2\x80|\xdf\xbf|\xe0\xa0\x80|\xed\x9f\xbf|\xef\xbf\xbf|"
+                                 "\xf0\x90\x80\x80|\xf4\x8f\xbf\xbf\n"},
+        {"system-utf8-bad", m + "System: \xc0\xaf|\xc1\xbf|\xe0\x80\xaf|\xed\xa0\x80|\xf4\x90\x80\x80|"
+                                "\xf5\x80\x80\x80|\xe2\x82|\x80|\xf0\x9f\x98\n"},
         {"empty", ""},
         {"no-final-newline", m.substr(0, m.size() - 1)},
         {"crlf", [&] {

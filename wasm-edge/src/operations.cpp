@@ -13,7 +13,8 @@ namespace nixedge::edge {
 namespace {
 
 // Just enough JSON writing for flat objects of strings, numbers and string
-// arrays. Bytes >= 0x80 pass through (narinfo values are ASCII in practice).
+// arrays. Always valid UTF-8: bytes that are not UTF-8 become U+FFFD (the
+// narinfo parser accepts any bytes in free-text fields such as System).
 class JsonObject {
   public:
     JsonObject& field(std::string_view key, std::string_view value) {
@@ -56,11 +57,25 @@ class JsonObject {
     }
     void quote(std::string_view text) {
         out_ += '"';
-        for (char c : text) {
+        for (std::size_t i = 0; i < text.size();) {
+            char c = text[i];
+            if (static_cast<unsigned char>(c) >= 0x80) {
+                // JSON must be UTF-8: copy valid sequences, replace each byte
+                // that does not start one with U+FFFD (as TextDecoder would).
+                std::size_t n = utf8_sequence_length(text.substr(i));
+                if (n == 0) {
+                    out_ += "\xef\xbf\xbd";
+                    ++i;
+                } else {
+                    out_ += text.substr(i, n);
+                    i += n;
+                }
+                continue;
+            }
             if (c == '"' || c == '\\') {
                 out_ += '\\';
                 out_ += c;
-            } else if (static_cast<unsigned char>(c) < 0x20) {
+            } else if (c < 0x20) {
                 // Not snprintf: printf would add ~90 KB of libc to the module.
                 out_ += "\\u00";
                 out_ += "0123456789abcdef"[c >> 4];
@@ -68,8 +83,36 @@ class JsonObject {
             } else {
                 out_ += c;
             }
+            ++i;
         }
         out_ += '"';
+    }
+
+    // Length of the well-formed UTF-8 sequence at the start of `s` (which
+    // starts with a byte >= 0x80), or 0 if it is not one (RFC 3629: no
+    // overlong forms, no surrogates, nothing above U+10FFFF).
+    static std::size_t utf8_sequence_length(std::string_view s) {
+        auto byte = [&](std::size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
+        unsigned b0 = byte(0);
+        std::size_t n = b0 >= 0xf0 ? 4 : b0 >= 0xe0 ? 3 : b0 >= 0xc2 ? 2 : 0;
+        if (n == 0 || b0 > 0xf4)
+            return 0;
+        // The allowed range of the second byte depends on the first.
+        unsigned lo = 0x80, hi = 0xbf;
+        if (b0 == 0xe0)
+            lo = 0xa0;
+        else if (b0 == 0xed)
+            hi = 0x9f;
+        else if (b0 == 0xf0)
+            lo = 0x90;
+        else if (b0 == 0xf4)
+            hi = 0x8f;
+        if (byte(1) < lo || byte(1) > hi)
+            return 0;
+        for (std::size_t k = 2; k < n; ++k)
+            if (byte(k) < 0x80 || byte(k) > 0xbf)
+                return 0;
+        return n;
     }
 
     std::string out_ = "{";

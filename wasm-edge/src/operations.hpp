@@ -27,7 +27,8 @@ Bytes sha256(ByteView data);
 // The parsed narinfo as JSON: {"storePath", "storeHash", "url", "compression",
 // "fileHash", "fileSize", "narHash", "narSize", "references", "deriver",
 // "system", "signatures", "ca"}; absent optional fields are null, references
-// are base names ("<hash>-<name>"), sizes are JSON numbers.
+// are base names ("<hash>-<name>"), sizes are JSON numbers. Bytes that are not
+// UTF-8 become U+FFFD; narinfo_canonical is the byte-exact form.
 Result<std::string> narinfo_parse(ByteView text);
 // The canonical text (Nix's field order, sets sorted), as the lab would write it.
 Result<std::string> narinfo_canonical(ByteView text);
