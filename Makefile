@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 export CCACHE_DIR ?= $(HOME)/.cache/nixedge-ccache
 CMAKE_COMMON := -G Ninja -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 
-.PHONY: deps build build-native build-asan build-wasm run test test-native test-asan bench fuzz format clean
+.PHONY: deps build build-native build-asan build-wasm build-wasm-tests run test test-native test-asan bench fuzz format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -29,12 +29,19 @@ build-wasm:
 	  -DCMAKE_TOOLCHAIN_FILE=cmake/wasi-toolchain.cmake
 	cmake --build build-wasm -j $(JOBS)
 
+# The core's unit tests compiled by Emscripten, run under Node by a native
+# ctest (tests/wasm): the whole suite on wasm32. emcc needs NODE_PATH for acorn.
+build-wasm-tests:
+	NODE_PATH=/usr/share/nodejs emcmake cmake -S . -B build-emscripten $(CMAKE_COMMON) \
+	  -DCMAKE_BUILD_TYPE=Release -DNIXEDGE_BENCH=OFF
+	NODE_PATH=/usr/share/nodejs cmake --build build-emscripten -j $(JOBS)
+
 run: deps build-native
 	@scripts/run-lab.sh
 
 # Every test: native Release, then the same suite under ASan+UBSan (which also
 # runs each fuzz target briefly). The wasm vectors run in both.
-test: deps build-native build-wasm build-asan
+test: deps build-native build-wasm build-wasm-tests build-asan
 	cd build && ctest --output-on-failure -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS)
 
@@ -48,4 +55,4 @@ format:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 
 clean:
-	rm -rf build build-asan build-wasm
+	rm -rf build build-asan build-wasm build-emscripten
