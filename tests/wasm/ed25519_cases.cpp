@@ -29,11 +29,16 @@ Point point_from_hex(std::string_view hex) {
 }
 
 // The points of small order, canonical encodings with the sign bit clear.
-const Point identity = point_from_hex("0100000000000000000000000000000000000000000000000000000000000000");
-const Point order2 = point_from_hex("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
-const Point order4 = point_from_hex("0000000000000000000000000000000000000000000000000000000000000000");
-const Point order8a = point_from_hex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05");
-const Point order8b = point_from_hex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a");
+const Point identity =
+    point_from_hex("0100000000000000000000000000000000000000000000000000000000000000");
+const Point order2 =
+    point_from_hex("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
+const Point order4 =
+    point_from_hex("0000000000000000000000000000000000000000000000000000000000000000");
+const Point order8a =
+    point_from_hex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05");
+const Point order8b =
+    point_from_hex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a");
 
 // L = 2^252 + 27742317777372353535851937790883648493, little-endian.
 const Scalar group_order = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7,
@@ -69,7 +74,9 @@ Point must_add(const Point& a, const Point& b) {
 }
 
 // libsodium decodes it (on the curve), whatever its order.
-bool decodes(const Point& p) { return add(p, identity).has_value(); }
+bool decodes(const Point& p) {
+    return add(p, identity).has_value();
+}
 
 Scalar reduce_wide(const std::uint8_t* wide64) {
     Scalar out;
@@ -131,7 +138,9 @@ Bytes signature_bytes(const Point& r, const Scalar& s) {
     return out;
 }
 
-Bytes to_vec(const Point& p) { return Bytes(p.begin(), p.end()); }
+Bytes to_vec(const Point& p) {
+    return Bytes(p.begin(), p.end());
+}
 
 // s + j * L over 256 bits; nullopt if it overflows.
 std::optional<Scalar> plus_multiple_of_order(const Scalar& s, unsigned j) {
@@ -186,13 +195,14 @@ struct Named {
 // "negative zero"), and the two non-canonical encodings of small-order points.
 std::vector<Named> small_order_encodings() {
     std::vector<Named> out;
-    for (auto& [label, p] : std::vector<Named>{{"identity", identity},
-                                               {"order2", order2},
-                                               {"order4", order4},
-                                               {"order8a", order8a},
-                                               {"order8b", order8b},
-                                               {"p(order4-noncanonical)", non_canonical(0, false)},
-                                               {"p+1(identity-noncanonical)", non_canonical(1, false)}}) {
+    for (auto& [label, p] :
+         std::vector<Named>{{"identity", identity},
+                            {"order2", order2},
+                            {"order4", order4},
+                            {"order8a", order8a},
+                            {"order8b", order8b},
+                            {"p(order4-noncanonical)", non_canonical(0, false)},
+                            {"p+1(identity-noncanonical)", non_canonical(1, false)}}) {
         out.push_back({label, p});
         out.push_back({label + "-signbit", with_sign(p)});
     }
@@ -213,15 +223,17 @@ std::vector<Ed25519Case> ed25519_cases() {
         die("small-order constants are wrong");
 
     std::vector<Ed25519Case> cases;
-    auto push = [&](std::string label, std::string note, const Point& pk, Bytes message, Bytes sig) {
-        cases.push_back({std::move(label), std::move(note), to_vec(pk), std::move(message), std::move(sig)});
+    auto push = [&](std::string label, std::string note, const Point& pk, Bytes message,
+                    Bytes sig) {
+        cases.push_back(
+            {std::move(label), std::move(note), to_vec(pk), std::move(message), std::move(sig)});
     };
 
     const Key key = key_from_seed(0x42);
     const Key other = key_from_seed(0x01);
-    const Bytes fingerprint = to_bytes(
-        "1;/nix/store/z1x7778cix14wkf9vyvv4cb11626crip-nixedge-dep;"
-        "sha256:00kjynz8n03652qccs76ivsvark3pr3dfr6w1ba3x7bx83kcknvv;120;");
+    const Bytes fingerprint =
+        to_bytes("1;/nix/store/z1x7778cix14wkf9vyvv4cb11626crip-nixedge-dep;"
+                 "sha256:00kjynz8n03652qccs76ivsvark3pr3dfr6w1ba3x7bx83kcknvv;120;");
     const Bytes good = sign(key, fingerprint);
 
     // --- plain valid and tampered -------------------------------------------------
@@ -248,7 +260,8 @@ std::vector<Ed25519Case> ed25519_cases() {
         auto pk = key.public_key;
         pk[0] ^= 1;
         push("tampered/public-key", "public key changed: reject", pk, fingerprint, good);
-        push("wrong-key", "valid signature, other key: reject", other.public_key, fingerprint, good);
+        push("wrong-key", "valid signature, other key: reject", other.public_key, fingerprint,
+             good);
     }
 
     // --- S >= L and S with high bits ----------------------------------------------
@@ -269,7 +282,8 @@ std::vector<Ed25519Case> ed25519_cases() {
             sig[63] |= bits;
             char label[48];
             std::snprintf(label, sizeof label, "S-highbits/%02x", bits);
-            push(label, "S with high bits set (S >= 2^253 > L): reject", key.public_key, fingerprint, sig);
+            push(label, "S with high bits set (S >= 2^253 > L): reject", key.public_key,
+                 fingerprint, sig);
         }
         push("S-edge/S=L", "S = L (non-canonical zero): reject", key.public_key, fingerprint,
              signature_bytes(r, group_order));
@@ -304,7 +318,8 @@ std::vector<Ed25519Case> ed25519_cases() {
                  std::string("R encodes y = p + ") + std::to_string(j) +
                      (decodes(point) ? " (a curve point)" : " (not a curve point)") +
                      ", S = k*a: reject (the recomputed R is always canonical)",
-                 key.public_key, fingerprint, signature_bytes(point, scalar_mul(k, key.secret_scalar)));
+                 key.public_key, fingerprint,
+                 signature_bytes(point, scalar_mul(k, key.secret_scalar)));
         }
 
     // --- A of small order with a valid equation -------------------------------------
@@ -340,14 +355,16 @@ std::vector<Ed25519Case> ed25519_cases() {
         for (unsigned residue : {0u, 1u}) {
             auto message = message_with_residue(big_r, mixed, "A-mixed " + label, residue);
             Scalar k = challenge(big_r, mixed, message);
-            push("A-mixed-order/" + label + (residue == 0 ? "/cofactorless-valid" : "/cofactored-only"),
+            push("A-mixed-order/" + label +
+                     (residue == 0 ? "/cofactorless-valid" : "/cofactored-only"),
                  residue == 0 ? "public key = A + T (" + label +
                                     "), not small order, k = 0 mod 8: the cofactorless equation "
                                     "holds; libsodium has no subgroup check in verify"
                               : "public key = A + T (" + label +
                                     "), k = 1 mod 8: only the cofactored equation holds: "
                                     "cofactorless verifiers reject",
-                 mixed, message, signature_bytes(big_r, scalar_add(r, scalar_mul(k, key.secret_scalar))));
+                 mixed, message,
+                 signature_bytes(big_r, scalar_add(r, scalar_mul(k, key.secret_scalar))));
         }
     }
 
@@ -357,24 +374,27 @@ std::vector<Ed25519Case> ed25519_cases() {
         Point big_r = must_add(base_times(r), order8a);
         Scalar k = challenge(big_r, key.public_key, fingerprint);
         push("R-mixed-order/cofactored-only",
-             "R = [r]B + T8, S = r + k*a: only the cofactored equation holds: cofactorless verifiers reject",
-             key.public_key, fingerprint, signature_bytes(big_r, scalar_add(r, scalar_mul(k, key.secret_scalar))));
+             "R = [r]B + T8, S = r + k*a: only the cofactored equation holds: cofactorless "
+             "verifiers reject",
+             key.public_key, fingerprint,
+             signature_bytes(big_r, scalar_add(r, scalar_mul(k, key.secret_scalar))));
 
         // R and A both mixed with T8 and k = 7 mod 8: [S]B - [k]A = [r]B - [7]T8 = [r]B + T8 = R.
         Point mixed_a = must_add(key.public_key, order8a);
         auto message = message_with_residue(big_r, mixed_a, "R-and-A-mixed", 7);
         Scalar k2 = challenge(big_r, mixed_a, message);
         push("R-and-A-mixed-order/cofactorless-valid",
-             "R = [r]B + T8, A + T8, k = 7 mod 8: the cofactorless equation holds",
-             mixed_a, message, signature_bytes(big_r, scalar_add(r, scalar_mul(k2, key.secret_scalar))));
+             "R = [r]B + T8, A + T8, k = 7 mod 8: the cofactorless equation holds", mixed_a,
+             message, signature_bytes(big_r, scalar_add(r, scalar_mul(k2, key.secret_scalar))));
     }
 
     // --- junk ---------------------------------------------------------------------------
     {
         Bytes zero_sig(64, 0);
         Point zero_key{};
-        push("junk/all-zero-key-and-signature", "all-zero key (y = 0, order 4) and signature: reject",
-             zero_key, fingerprint, zero_sig);
+        push("junk/all-zero-key-and-signature",
+             "all-zero key (y = 0, order 4) and signature: reject", zero_key, fingerprint,
+             zero_sig);
         push("junk/zero-signature", "valid key, all-zero signature (R = order-4 point): reject",
              key.public_key, fingerprint, zero_sig);
         push("junk/zero-key", "all-zero key, valid signature: reject", zero_key, fingerprint, good);
@@ -387,8 +407,8 @@ std::vector<Ed25519Case> ed25519_cases() {
                 break;
         }
         push("junk/key-not-on-curve",
-             "public key y = " + std::to_string(not_on_curve[0]) + " has no x: reject", not_on_curve,
-             fingerprint, good);
+             "public key y = " + std::to_string(not_on_curve[0]) + " has no x: reject",
+             not_on_curve, fingerprint, good);
     }
     return cases;
 }

@@ -27,8 +27,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -64,7 +64,9 @@ Bytes pattern_bytes(Pattern p) {
     return out;
 }
 
-Arg text(std::string_view s) { return to_bytes(s); }
+Arg text(std::string_view s) {
+    return to_bytes(s);
+}
 
 std::string read_text(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
@@ -88,8 +90,12 @@ struct Outcome {
     int status;
     Bytes buffer;
 };
-Outcome ok(std::string_view s) { return {0, to_bytes(s)}; }
-Outcome ok(Bytes b) { return {0, std::move(b)}; }
+Outcome ok(std::string_view s) {
+    return {0, to_bytes(s)};
+}
+Outcome ok(Bytes b) {
+    return {0, std::move(b)};
+}
 template <class T> Outcome outcome(const Result<T>& r) {
     if (!r.ok())
         return {static_cast<int>(r.error().code), to_bytes(r.error().detail)};
@@ -119,8 +125,10 @@ const std::map<std::string, Operation>& operations() {
          [](const Call& c) { return outcome(edge::narinfo_fingerprint(c.bytes.at(0))); }},
         {"narinfoVerify",
          [](const Call& c) { return outcome(edge::narinfo_verify(c.bytes.at(0), c.bytes.at(1))); }},
-        {"publicKeyParse", [](const Call& c) { return outcome(edge::public_key_parse(c.bytes.at(0))); }},
-        {"signatureVerify", [](const Call& c) {
+        {"publicKeyParse",
+         [](const Call& c) { return outcome(edge::public_key_parse(c.bytes.at(0))); }},
+        {"signatureVerify",
+         [](const Call& c) {
              return outcome(edge::signature_verify(c.bytes.at(0), c.bytes.at(1), c.bytes.at(2)));
          }},
     };
@@ -152,8 +160,9 @@ class Vectors {
             }
         }
         Outcome out = operations().at(op)(call);
-        json expect = {{"status", out.status},
-                       {"error", out.status ? error_code_name(static_cast<ErrorCode>(out.status)) : ""}};
+        json expect = {
+            {"status", out.status},
+            {"error", out.status ? error_code_name(static_cast<ErrorCode>(out.status)) : ""}};
         if (out.buffer.size() <= inline_limit)
             expect["hex"] = encoding::to_hex(out.buffer);
         else
@@ -162,7 +171,8 @@ class Vectors {
             std::cerr << "make_vectors: duplicate vector name " << name << "\n";
             std::exit(1);
         }
-        json vector = {{"name", name}, {"op", op}, {"args", std::move(jargs)}, {"expect", std::move(expect)}};
+        json vector = {
+            {"name", name}, {"op", op}, {"args", std::move(jargs)}, {"expect", std::move(expect)}};
         if (!note.empty())
             vector["note"] = note;
         vectors_.push_back(std::move(vector));
@@ -188,8 +198,9 @@ Bytes random_bytes(std::mt19937& rng, std::size_t n) {
 }
 
 // Lengths around SHA-256's block and padding boundaries and base64/nix32 group sizes.
-const std::vector<std::size_t> edge_lengths = {0,  1,  2,  3,  4,  5,  19,  20,  21,  31,  32,  33,
-                                               55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 1000};
+const std::vector<std::size_t> edge_lengths = {0,  1,  2,   3,   4,   5,   19,  20,
+                                               21, 31, 32,  33,  55,  56,  57,  63,
+                                               64, 65, 119, 120, 127, 128, 129, 1000};
 
 // --- encodings ------------------------------------------------------------------
 
@@ -235,9 +246,17 @@ void encoding_vectors(Vectors& v) {
 
     // Invalid hex.
     const std::vector<std::pair<std::string, std::string>> bad_hex = {
-        {"odd", "abc"},       {"non-hex", "zz"},     {"g", "0g"},          {"space-lead", " 00"},
-        {"space-tail", "00 "}, {"newline", "00\n0"}, {"nul", std::string("0\0", 2)},
-        {"utf8", "\xc3\xa9"}, {"ff", "\xff\xff"},    {"sign", "-1"},       {"prefix", "0x00"},
+        {"odd", "abc"},
+        {"non-hex", "zz"},
+        {"g", "0g"},
+        {"space-lead", " 00"},
+        {"space-tail", "00 "},
+        {"newline", "00\n0"},
+        {"nul", std::string("0\0", 2)},
+        {"utf8", "\xc3\xa9"},
+        {"ff", "\xff\xff"},
+        {"sign", "-1"},
+        {"prefix", "0x00"},
     };
     for (auto& [label, t] : bad_hex)
         v.add("fromHex/invalid-" + label, "fromHex", {text(t)});
@@ -248,8 +267,8 @@ void encoding_vectors(Vectors& v) {
     for (char c : std::string("eotuAZ:.-_ \x80\xff")) {
         auto t = h32;
         t[5] = c;
-        v.add("fromNix32/invalid-char-" + encoding::to_hex(as_bytes(std::string(1, c))), "fromNix32",
-              {text(t), 32u});
+        v.add("fromNix32/invalid-char-" + encoding::to_hex(as_bytes(std::string(1, c))),
+              "fromNix32", {text(t), 32u});
     }
     v.add("fromNix32/overflow-52z", "fromNix32", {text(std::string(52, 'z')), 32u});
     v.add("fromNix32/overflow-first-char-1", "fromNix32", {text("1" + h32.substr(1)), 32u});
@@ -266,15 +285,16 @@ void encoding_vectors(Vectors& v) {
         v.add("fromNix32/huge-count-" + std::to_string(count), "fromNix32", {text(h32), count});
     // ... and where it wraps to 0 on wasm32, empty text must still be refused.
     for (std::uint32_t count : {0x40000000u, 0x80000000u})
-        v.add("fromNix32/empty-huge-count-" + std::to_string(count), "fromNix32", {text(""), count});
+        v.add("fromNix32/empty-huge-count-" + std::to_string(count), "fromNix32",
+              {text(""), count});
 
     // Invalid base64.
     const std::vector<std::pair<std::string, std::string>> bad_base64 = {
-        {"short", "Zm9"},          {"pad-middle", "Zm=v"},   {"pad-bits-1", "Zh=="},
-        {"pad-bits-2", "Zm9="},    {"newline", "Zm9v\n"},    {"all-pad", "===="},
-        {"one-pad", "="},          {"three-pad", "Z==="},    {"pad-then-char", "Zg=A"},
-        {"url-safe", "-_-_"},      {"no-pad", "Zg"},         {"inner-pad", "Zg==Zg=="},
-        {"space", "Zm9 "},         {"ff", "\xff\xff\xff\xff"}, {"nul", std::string("Zm9\0", 4)},
+        {"short", "Zm9"},       {"pad-middle", "Zm=v"},     {"pad-bits-1", "Zh=="},
+        {"pad-bits-2", "Zm9="}, {"newline", "Zm9v\n"},      {"all-pad", "===="},
+        {"one-pad", "="},       {"three-pad", "Z==="},      {"pad-then-char", "Zg=A"},
+        {"url-safe", "-_-_"},   {"no-pad", "Zg"},           {"inner-pad", "Zg==Zg=="},
+        {"space", "Zm9 "},      {"ff", "\xff\xff\xff\xff"}, {"nul", std::string("Zm9\0", 4)},
         {"five", "Zm9vY"},
     };
     for (auto& [label, t] : bad_base64)
@@ -289,8 +309,8 @@ void sha256_vectors(Vectors& v) {
         v.add("sha256/random" + std::to_string(n), "sha256", {random_bytes(rng, n)});
     v.add("sha256/abc", "sha256", {text("abc")});
     v.add("sha256/hello-newline", "sha256", {text("hello\n")});
-    for (std::size_t n : {std::size_t{1} << 20, (std::size_t{1} << 20) - 1, (std::size_t{1} << 20) + 1,
-                          std::size_t{3} << 20})
+    for (std::size_t n : {std::size_t{1} << 20, (std::size_t{1} << 20) - 1,
+                          (std::size_t{1} << 20) + 1, std::size_t{3} << 20})
         v.add("sha256/pattern-" + std::to_string(n), "sha256", {Pattern{n, 1}});
 }
 
@@ -422,15 +442,17 @@ void narinfo_vectors(Vectors& v, const std::filesystem::path& data) {
                 reversed += l;
         }
         v.add("narinfoCanonical/" + label + "-reversed", "narinfoCanonical", {text(reversed)});
-        v.add("narinfoVerify/" + label + "-reversed", "narinfoVerify", {text(reversed), text(nix_key)});
+        v.add("narinfoVerify/" + label + "-reversed", "narinfoVerify",
+              {text(reversed), text(nix_key)});
     }
 
     // Synthetic ones: variations on a minimal narinfo.
     auto m = minimal_narinfo;
     auto key_a = *secret_key_from_seed("a-1", Bytes(32, 1));
     auto key_b = *secret_key_from_seed("b-1", Bytes(32, 2));
-    auto signed_info = *parse_narinfo(m + "References: z1x7778cix14wkf9vyvv4cb11626crip-nixedge-dep "
-                                          "5za2hn50p23x3plg2f352s6q0kp4qh1j-nixedge-text\n");
+    auto signed_info =
+        *parse_narinfo(m + "References: z1x7778cix14wkf9vyvv4cb11626crip-nixedge-dep "
+                           "5za2hn50p23x3plg2f352s6q0kp4qh1j-nixedge-text\n");
     sign_narinfo(signed_info, key_a);
     sign_narinfo(signed_info, key_b);
     auto signed_text = serialize_narinfo(signed_info);
@@ -445,19 +467,22 @@ void narinfo_vectors(Vectors& v, const std::filesystem::path& data) {
         {"max-sizes", m + "FileSize: 18446744073709551615\n"},
         {"system-quote-backslash", m + "System: x86\"64\\linux\n"},
         {"ca-text", m + "CA: text:sha256:00kjynz8n03652qccs76ivsvark3pr3dfr6w1ba3x7bx83kcknvv\n"},
-        {"narhash-hex", std::string(m).replace(m.find("sha256:"), 59,
-                                               "sha256:" + std::string(64, 'a'))},
+        {"narhash-hex",
+         std::string(m).replace(m.find("sha256:"), 59, "sha256:" + std::string(64, 'a'))},
         {"narhash-sri", std::string(m).replace(m.find("sha256:"), 59,
                                                "sha256-" + encoding::to_base64(Bytes(32, 7)))},
         {"url-utf8", std::string(m).replace(m.find("abc"), 3, "\xc3\xa9")},
-        {"system-invalid-utf8", m + "System: a\xff\xfe" "b\n"},
+        {"system-invalid-utf8", m + "System: a\xff\xfe"
+                                    "b\n"},
         {"system-utf8-edge", m + "System: \xc2\x80|\xdf\xbf|\xe0\xa0\x80|\xed\x9f\xbf|\xef\xbf\xbf|"
                                  "\xf0\x90\x80\x80|\xf4\x8f\xbf\xbf\n"},
-        {"system-utf8-bad", m + "System: \xc0\xaf|\xc1\xbf|\xe0\x80\xaf|\xed\xa0\x80|\xf4\x90\x80\x80|"
-                                "\xf5\x80\x80\x80|\xe2\x82|\x80|\xf0\x9f\x98\n"},
+        {"system-utf8-bad",
+         m + "System: \xc0\xaf|\xc1\xbf|\xe0\x80\xaf|\xed\xa0\x80|\xf4\x90\x80\x80|"
+             "\xf5\x80\x80\x80|\xe2\x82|\x80|\xf0\x9f\x98\n"},
         {"empty", ""},
         {"no-final-newline", m.substr(0, m.size() - 1)},
-        {"crlf", [&] {
+        {"crlf",
+         [&] {
              std::string out;
              for (char c : m)
                  out += c == '\n' ? std::string("\r\n") : std::string(1, c);
@@ -465,9 +490,10 @@ void narinfo_vectors(Vectors& v, const std::filesystem::path& data) {
          }()},
         {"missing-storepath", "URL: x\nNarSize: 1\n"},
         {"narsize-zero", std::string(m).replace(m.find("NarSize: 120"), 12, "NarSize: 0")},
-        {"narsize-leading-zero", std::string(m).replace(m.find("NarSize: 120"), 12, "NarSize: 0120")},
-        {"narsize-overflow", std::string(m).replace(m.find("NarSize: 120"), 12,
-                                                    "NarSize: 18446744073709551616")},
+        {"narsize-leading-zero",
+         std::string(m).replace(m.find("NarSize: 120"), 12, "NarSize: 0120")},
+        {"narsize-overflow",
+         std::string(m).replace(m.find("NarSize: 120"), 12, "NarSize: 18446744073709551616")},
         {"duplicate-field", m + "NarSize: 5\n"},
         {"unknown-field", m + "Bogus: x\n"},
         {"no-colon", m + "NoColon\n"},
@@ -477,7 +503,8 @@ void narinfo_vectors(Vectors& v, const std::filesystem::path& data) {
          m + "References: z1x7778cix14wkf9vyvv4cb11626crip-nixedge-dep \n"},
         {"bad-store-path", std::string(m).replace(0, 63, "StorePath: /nix/store/bad")},
         {"nul-byte", m + std::string("System: a\0b\n", 12)},
-        {"control-chars", m + "System: a\x01\x1f\x7f" "b\n"},
+        {"control-chars", m + "System: a\x01\x1f\x7f"
+                              "b\n"},
         {"binary-junk", std::string("\xff\xfe\x00\x01\n", 5)},
         {"too-large", m + "System: " + std::string(narinfo_max_bytes, 'x') + "\n"},
     };
@@ -511,7 +538,8 @@ void narinfo_vectors(Vectors& v, const std::filesystem::path& data) {
             c.label != "R-small-order/identity" && c.label != "junk/zero-signature")
             continue;
         v.add("narinfoVerify/crafted-" + c.label, "narinfoVerify",
-              {text(m + "Sig: k:" + encoding::to_base64(c.signature) + "\n"), text(named("k", c.public_key))},
+              {text(m + "Sig: k:" + encoding::to_base64(c.signature) + "\n"),
+               text(named("k", c.public_key))},
               c.note);
     }
 }

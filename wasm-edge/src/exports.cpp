@@ -38,8 +38,12 @@ std::int32_t succeed(std::string_view bytes) {
     return 0;
 }
 
-std::int32_t deliver(const std::string& text) { return succeed(text); }
-std::int32_t deliver(const Bytes& bytes) { return succeed(as_chars(bytes)); }
+std::int32_t deliver(const std::string& text) {
+    return succeed(text);
+}
+std::int32_t deliver(const Bytes& bytes) {
+    return succeed(as_chars(bytes));
+}
 template <class T> std::int32_t deliver(const Result<T>& result) {
     if (result.ok())
         return deliver(*result);
@@ -68,17 +72,29 @@ template <class Operation> std::int32_t run(std::initializer_list<Input> inputs,
 
 // --- memory and results -------------------------------------------------------
 
-NE_EXPORT(ne_abi_version) std::uint32_t ne_abi_version() { return abi_version; }
+NE_EXPORT(ne_abi_version) std::uint32_t ne_abi_version() {
+    return abi_version;
+}
 
 // Never null for a small request: malloc(0) may be, so ask for one byte.
-NE_EXPORT(ne_alloc) void* ne_alloc(std::size_t size) { return std::malloc(size == 0 ? 1 : size); }
-NE_EXPORT(ne_free) void ne_free(void* ptr) { std::free(ptr); }
+NE_EXPORT(ne_alloc) void* ne_alloc(std::size_t size) {
+    return std::malloc(size == 0 ? 1 : size);
+}
+NE_EXPORT(ne_free) void ne_free(void* ptr) {
+    std::free(ptr);
+}
 
-NE_EXPORT(ne_result_ptr) const char* ne_result_ptr() { return g_result.data(); }
-NE_EXPORT(ne_result_len) std::size_t ne_result_len() { return g_result.size(); }
+NE_EXPORT(ne_result_ptr) const char* ne_result_ptr() {
+    return g_result.data();
+}
+NE_EXPORT(ne_result_len) std::size_t ne_result_len() {
+    return g_result.size();
+}
 
 // Gives the result buffer's memory back (after a large result, if it matters).
-NE_EXPORT(ne_result_release) void ne_result_release() { std::string().swap(g_result); }
+NE_EXPORT(ne_result_release) void ne_result_release() {
+    std::string().swap(g_result);
+}
 
 // Stable name of an ErrorCode ("invalid_encoding", ...; "unknown" past the last).
 NE_EXPORT(ne_error_name) std::int32_t ne_error_name(std::uint32_t code) {
@@ -154,8 +170,9 @@ std::int32_t ne_public_key_parse(const std::uint8_t* p, std::size_t n) {
 }
 
 NE_EXPORT(ne_signature_verify)
-std::int32_t ne_signature_verify(const std::uint8_t* key_p, std::size_t key_n, const std::uint8_t* msg_p,
-                                 std::size_t msg_n, const std::uint8_t* sig_p, std::size_t sig_n) {
+std::int32_t ne_signature_verify(const std::uint8_t* key_p, std::size_t key_n,
+                                 const std::uint8_t* msg_p, std::size_t msg_n,
+                                 const std::uint8_t* sig_p, std::size_t sig_n) {
     Input key{key_p, key_n}, message{msg_p, msg_n}, signature{sig_p, sig_n};
     return run({key, message, signature}, [&] {
         return edge::signature_verify(key.bytes(), message.bytes(), signature.bytes());

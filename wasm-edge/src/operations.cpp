@@ -92,7 +92,9 @@ class JsonObject {
     // starts with a byte >= 0x80), or 0 if it is not one (RFC 3629: no
     // overlong forms, no surrogates, nothing above U+10FFFF).
     static std::size_t utf8_sequence_length(std::string_view s) {
-        auto byte = [&](std::size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
+        auto byte = [&](std::size_t k) {
+            return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u;
+        };
         unsigned b0 = byte(0);
         std::size_t n = b0 >= 0xf0 ? 4 : b0 >= 0xe0 ? 3 : b0 >= 0xc2 ? 2 : 0;
         if (n == 0 || b0 > 0xf4)
@@ -140,16 +142,26 @@ Result<TrustedKeys> parse_trusted_keys(std::string_view text) {
 
 } // namespace
 
-std::string hex_encode(ByteView data) { return encoding::to_hex(data); }
-Result<Bytes> hex_decode(ByteView text) { return encoding::from_hex(as_chars(text)); }
+std::string hex_encode(ByteView data) {
+    return encoding::to_hex(data);
+}
+Result<Bytes> hex_decode(ByteView text) {
+    return encoding::from_hex(as_chars(text));
+}
 
-std::string nix32_encode(ByteView data) { return encoding::to_nix32(data); }
+std::string nix32_encode(ByteView data) {
+    return encoding::to_nix32(data);
+}
 Result<Bytes> nix32_decode(ByteView text, std::uint32_t byte_count) {
     return encoding::from_nix32(as_chars(text), byte_count);
 }
 
-std::string base64_encode(ByteView data) { return encoding::to_base64(data); }
-Result<Bytes> base64_decode(ByteView text) { return encoding::from_base64(as_chars(text)); }
+std::string base64_encode(ByteView data) {
+    return encoding::to_base64(data);
+}
+Result<Bytes> base64_decode(ByteView text) {
+    return encoding::from_base64(as_chars(text));
+}
 
 Bytes sha256(ByteView data) {
     auto digest = Sha256::digest(data);
@@ -178,7 +190,8 @@ Result<std::string> narinfo_parse(ByteView text) {
     else
         json.null_field("deriver");
     json.field("system", info->system);
-    json.array("signatures", info->signatures, [](const std::string& s) { return std::string_view(s); });
+    json.array("signatures", info->signatures,
+               [](const std::string& s) { return std::string_view(s); });
     json.field("ca", info->ca);
     return json.finish();
 }
