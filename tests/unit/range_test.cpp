@@ -1,4 +1,6 @@
+#include "nixedge/chunker.hpp"
 #include "nixedge/range.hpp"
+#include "nixedge/zstd_frames.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -231,4 +233,72 @@ TEST_CASE("a Range header becomes a chunk span", "[range]") {
     CHECK(plan("bytes=2999-2999") == ChunkSpan{1, 1999, 1, 2000});
     CHECK(plan("bytes=3000-3000") == ChunkSpan{2, 0, 2, 1});
     CHECK(plan("bytes=0-999999") == ChunkSpan{0, 0, 2, 3000});
+}
+
+// The path a NAR takes: chunked and compressed in the lab, described by a
+// manifest, then served whole or by range from the chunk objects at the edge.
+TEST_CASE("chunks, frames, manifest and ranges fit together", "[range]") {
+    Bytes nar(300000);
+    std::uint64_t state = 77;
+    for (auto& byte : nar) {
+        state = state * 6364136223846793005 + 1442695040888963407;
+        byte = static_cast<std::uint8_t>((state >> 59) == 0 ? state >> 40 : 'a' + (state >> 62));
+    }
+    auto chunker = Chunker::create({1024, 4096, 16384});
+    auto compressor = ZstdCompressor::create();
+    REQUIRE((chunker.ok() && compressor.ok()));
+    ChunkManifest manifest;
+    manifest.nar_hash = Sha256::digest(nar);
+    manifest.nar_size = nar.size();
+    std::vector<Bytes> objects; // chunks/<hash>, by manifest index
+    auto store = [&](ByteView chunk) {
+        Bytes frame;
+        REQUIRE(compressor->compress_frame(chunk, frame).ok());
+        manifest.chunks.push_back({Sha256::digest(chunk), chunk.size(), frame.size()});
+        objects.push_back(std::move(frame));
+    };
+    chunker->feed(nar, store);
+    chunker->finish(store);
+    REQUIRE(manifest.chunks.size() > 20);
+
+    auto encoded = encode_manifest(manifest);
+    REQUIRE(encoded.ok());
+    auto served = decode_manifest(*encoded);
+    REQUIRE(served.ok());
+    Bytes body; // the whole .nar.zst
+    for (const auto& object : objects)
+        body.insert(body.end(), object.begin(), object.end());
+    REQUIRE(body.size() == served->stored_size());
+
+    auto decompressor = ZstdDecompressor::create();
+    REQUIRE(decompressor.ok());
+    Bytes decoded;
+    REQUIRE(decompressor
+                ->feed(body, [&](ByteView p) { decoded.insert(decoded.end(), p.begin(), p.end()); })
+                .ok());
+    REQUIRE(decompressor->finish().ok());
+    CHECK(Sha256::digest(decoded) == served->nar_hash);
+
+    for (std::uint64_t first = 0; first < body.size(); first += 997) {
+        for (std::uint64_t length :
+             {std::uint64_t{1}, std::uint64_t{5000}, std::uint64_t{body.size()}}) {
+            std::string header =
+                "bytes=" + std::to_string(first) + "-" + std::to_string(first + length - 1);
+            auto range = parse_range_header(header, body.size());
+            REQUIRE(range.ok());
+            REQUIRE(range->has_value());
+            auto span = plan_chunk_span(*served, **range);
+            REQUIRE(span.ok());
+            Bytes sent;
+            for (std::uint64_t i = span->first_chunk; i <= span->last_chunk; ++i) {
+                auto slice = span->slice(i, objects[i].size());
+                sent.insert(sent.end(),
+                            objects[i].begin() + static_cast<std::ptrdiff_t>(slice.begin),
+                            objects[i].begin() + static_cast<std::ptrdiff_t>(slice.end));
+            }
+            INFO(header);
+            CHECK(sent == Bytes(body.begin() + static_cast<std::ptrdiff_t>((*range)->first),
+                                body.begin() + static_cast<std::ptrdiff_t>((*range)->last) + 1));
+        }
+    }
 }
