@@ -130,6 +130,14 @@ record('abi/friendly-error', 'abi',
     ? null
     : JSON.stringify(friendlyErr));
 
+// A trap (here: reading past the end of memory) becomes an `internal` error and
+// the next call runs on a fresh instance.
+const trap = core.call({ fn: 'ne_sha256', args: ['u32', 'u32'], result: 'bytes' }, [0xffff0000, 0x10000]);
+record('abi/trap-is-internal-error', 'abi',
+  !trap.ok && trap.name === 'internal' && /trap/.test(trap.detail) ? null : JSON.stringify(trap));
+const afterTrap = core.toHex(new Uint8Array([1]));
+record('abi/fresh-instance-after-trap', 'abi', afterTrap.ok && afterTrap.value === '01' ? null : JSON.stringify(afterTrap));
+
 for (const f of failures) console.log(`FAIL ${f}`);
 for (const [op, s] of perOp) console.log(`  ${op}: ${s.passed} passed${s.failed ? `, ${s.failed} failed` : ''}`);
 console.log(`${passed} passed, ${failures.length} failed`);

@@ -7,7 +7,8 @@
 //   - Every operation returns a status: 0 = ok, otherwise a nixedge::ErrorCode.
 //   - The output goes to ONE module-owned result buffer, read through
 //     ne_result_ptr()/ne_result_len(): the value's bytes on success, the
-//     error detail (UTF-8) on failure. It stays valid until the next call.
+//     error detail on failure (text; it may quote offending input bytes).
+//     It stays valid until the next call.
 //   - Nothing throws (the module is built with -fno-exceptions); a trap means a
 //     bug or memory exhaustion, and the caller recreates the instance.
 #include "operations.hpp"
