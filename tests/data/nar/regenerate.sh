@@ -3,7 +3,8 @@
 # (Debian nix-bin 2.8): for each case, <case>.nar is `nix-store --dump` of a
 # tree made below, <case>.ls is the listing Nix itself writes when it copies
 # that tree's store path to a file:// cache with write-nar-listing=true, and
-# <case>.narhash is the NarHash line of the narinfo it writes.
+# <case>.narhash is the NarHash of the narinfo it writes, <case>.sha256 is
+# `nix-store --dump | sha256sum`.
 #
 # Usage: tests/data/nar/regenerate.sh   (needs nix-store and nix; no daemon, no /nix)
 set -euo pipefail
@@ -72,6 +73,7 @@ ln -s some/target "$src/link"
 cache=$work/cache
 for case in tree sorting deep large empty-dir file exec link; do
     nix-store --dump "$src/$case" >"$out_dir/$case.nar"
+    nix-store --dump "$src/$case" | sha256sum | cut -d' ' -f1 >"$out_dir/$case.sha256"
     path=$(nix-store "${nix_opts[@]}" --add "$src/$case" 2>/dev/null)
     nix --extra-experimental-features nix-command "${nix_opts[@]}" copy \
         --to "file://$cache?write-nar-listing=true&compression=none" "$path" 2>/dev/null
