@@ -1,0 +1,32 @@
+// nixedge-bench: the native micro-benchmarks, one core each, printed as
+// markdown table rows that bench/run.sh puts into docs/benchmarks.md.
+#include "core_benches.hpp"
+
+#include <cstdio>
+#include <string>
+
+namespace {
+
+struct Figure {
+    const char* what;
+    double value;
+    const char* unit;
+    double target;
+    bool higher_is_better;
+};
+
+void print(const Figure& f) {
+    bool met = f.higher_is_better ? f.value >= f.target : f.value <= f.target;
+    std::printf("| %s | native | %.1f %s | %s %.0f %s | %s |\n", f.what, f.value, f.unit,
+                f.higher_is_better ? ">=" : "<=", f.target, f.unit, met ? "met" : "**missed**");
+    std::fflush(stdout);
+}
+
+} // namespace
+
+int main() {
+    using namespace nixedge::bench;
+    print({"SHA-256 (1 MiB updates)", sha256_mb_per_s(), "MB/s", 1500, true});
+    print({"narinfo parse + Ed25519 verify", narinfo_parse_verify_us(), "µs", 100, false});
+    return 0;
+}

@@ -1,0 +1,1 @@
+{"version":1,"root":{"type":"directory","entries":{"bin":{"type":"directory","entries":{"tool":{"type":"regular","size":8,"executable":true,"narOffset":400}}},"dep-link":{"type":"symlink","target":"/nix/store/z1x7778cix14wkf9vyvv4cb11626crip-nixedge-dep"},"ref":{"type":"regular","size":113,"narOffset":864}}}}

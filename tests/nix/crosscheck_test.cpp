@@ -1,0 +1,77 @@
+// Checks the core against a binary cache freshly made by the real Nix
+// (tests/nix/make-nix-cache.sh; NIXEDGE_NIX_CACHE_DIR points at it).
+#include "nixedge/encoding.hpp"
+#include "nixedge/narinfo.hpp"
+#include "test_files.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+
+using namespace nixedge;
+
+namespace {
+
+std::filesystem::path cache_root() {
+    const char* dir = std::getenv("NIXEDGE_NIX_CACHE_DIR");
+    REQUIRE(dir != nullptr);
+    return dir;
+}
+
+SecretKey nix_secret_key() {
+    auto key = parse_secret_key(test::trim_newline(test::read_file(cache_root() / "sk")));
+    REQUIRE(key.ok());
+    return *key;
+}
+
+struct NixPath {
+    NarInfo info;
+    std::string narinfo_text;
+    std::string nar; // `nix-store --dump` of the path
+};
+
+std::vector<NixPath> nix_paths() {
+    std::vector<NixPath> out;
+    for (const auto& file : test::files_with_suffix(cache_root() / "cache", ".narinfo")) {
+        auto text = test::read_file(file);
+        auto info = parse_narinfo(text);
+        INFO(file.string());
+        REQUIRE(info.ok());
+        auto nar = test::read_file(cache_root() / "nars" / (info->store_path.hash + ".nar"));
+        out.push_back({std::move(info).value(), std::move(text), std::move(nar)});
+    }
+    REQUIRE(out.size() >= 6);
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("narinfos: parse, serialize byte for byte, fingerprints and signatures", "[nix]") {
+    auto secret = nix_secret_key();
+    auto public_key = parse_public_key(test::trim_newline(test::read_file(cache_root() / "pk")));
+    REQUIRE(public_key.ok());
+    CHECK(secret.public_key() == *public_key);
+    TrustedKeys trusted;
+    REQUIRE(trusted.add(*public_key).ok());
+
+    for (const auto& path : nix_paths()) {
+        INFO(path.info.store_path.full());
+        CHECK(serialize_narinfo(path.info) == path.narinfo_text);
+        CHECK(verify_narinfo(path.info, trusted).has_value());
+        auto resigned = path.info;
+        resigned.signatures.clear();
+        sign_narinfo(resigned, secret);
+        CHECK(resigned.signatures == path.info.signatures);
+    }
+}
+
+TEST_CASE("NAR hashes and sizes of `nix-store --dump` match the narinfos", "[nix]") {
+    for (const auto& path : nix_paths()) {
+        INFO(path.info.store_path.full());
+        CHECK(path.nar.size() == path.info.nar_size);
+        CHECK(Sha256::digest(as_bytes(path.nar)) == path.info.nar_hash.digest);
+        // Nix's own file cache (compression=none) holds the same bytes.
+        auto cached = test::read_file(cache_root() / "cache" / path.info.url);
+        CHECK(cached == path.nar);
+    }
+}
