@@ -44,7 +44,7 @@ TEST_CASE("listings are byte-identical to the ones Nix 2.8 wrote", "[listing]") 
     for (const auto& name : golden_nar_cases) {
         INFO("case " << name);
         Bytes nar = read_golden_nar(name);
-        const std::string expected = read_test_file("nar/" + name + ".ls");
+        const std::string expected = read_golden(name, ".ls");
         REQUIRE_FALSE(expected.empty());
         CHECK(listing_of(nar) == expected);
         CHECK(streamed_listing_of(nar, 1) == expected);
@@ -152,4 +152,17 @@ TEST_CASE("listing memory grows with entries, not with file sizes", "[listing]")
     auto listing = builder.finish();
     REQUIRE_OK(listing);
     CHECK(*listing == R"({"version":1,"root":{"type":"regular","size":67108864,"narOffset":96}})");
+}
+
+TEST_CASE("listings match Nix's for the paths of the shared Nix-made cache", "[listing]") {
+    // tests/data/nixcache: built derivations with references, made by tests/nix/make-nix-cache.sh.
+    const auto cache = data_dir() / "nixcache";
+    const auto listings = files_with_suffix(cache / "cache", ".ls");
+    REQUIRE(listings.size() >= 6);
+    for (const auto& listing : listings) {
+        INFO(listing.string());
+        const auto hash = listing.stem().string();
+        CHECK(listing_of(to_bytes(read_file(cache / "nars" / (hash + ".nar")))) ==
+              read_file(listing));
+    }
 }

@@ -183,9 +183,8 @@ TEST_CASE("golden NARs hash as `nix-store --dump | sha256sum` and as Nix's NarHa
         INFO("case " << name);
         Bytes nar = read_golden_nar(name);
         const auto digest = Sha256::digest(nar);
-        CHECK(encoding::to_hex(digest) + "\n" == read_test_file("nar/" + name + ".sha256"));
-        CHECK("sha256:" + encoding::to_nix32(digest) + "\n" ==
-              read_test_file("nar/" + name + ".narhash"));
+        CHECK(encoding::to_hex(digest) + "\n" == read_golden(name, ".sha256"));
+        CHECK("sha256:" + encoding::to_nix32(digest) + "\n" == read_golden(name, ".narhash"));
     }
 }
 

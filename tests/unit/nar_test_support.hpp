@@ -2,11 +2,10 @@
 #pragma once
 
 #include "nixedge/nar.hpp"
+#include "test_files.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <memory>
 #include <random>
 #include <string>
@@ -26,13 +25,12 @@ namespace nixedge::test {
 inline const std::vector<std::string> golden_nar_cases = {"tree",      "sorting", "deep", "large",
                                                           "empty-dir", "file",    "exec", "link"};
 
-inline std::string read_test_file(const std::string& relative_path) {
-    std::ifstream in(std::string(NIXEDGE_TEST_DATA_DIR) + "/" + relative_path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+inline std::string read_golden(const std::string& name, const std::string& extension) {
+    return read_file(data_dir() / "nar" / (name + extension));
 }
 
 inline Bytes read_golden_nar(const std::string& name) {
-    return to_bytes(read_test_file("nar/" + name + ".nar"));
+    return to_bytes(read_golden(name, ".nar"));
 }
 
 // An event with its views copied, so it outlives the parser's next call.
