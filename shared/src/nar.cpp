@@ -1,6 +1,7 @@
 #include "nixedge/nar.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace nixedge {
@@ -12,6 +13,18 @@ constexpr std::uint64_t longest_keyword = 10;
 
 std::uint64_t padding_for(std::uint64_t length) {
     return (8 - length % 8) % 8;
+}
+
+// Little-endian whatever the host; one load on the little-endian ones (x86, wasm).
+std::uint64_t load_u64_le(const std::uint8_t* bytes) {
+    std::uint64_t value = 0;
+    if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(&value, bytes, sizeof value);
+    } else {
+        for (int i = 0; i < 8; ++i)
+            value |= std::uint64_t{bytes[i]} << (8 * i);
+    }
+    return value;
 }
 
 // Untrusted bytes for an error message: printable ASCII as is, the rest as
@@ -166,15 +179,17 @@ ByteView NarParser::take(std::uint64_t max_count) {
 
 // Accumulates a little-endian u64 across slices; true once all 8 bytes are in.
 bool NarParser::read_u64(std::uint64_t& value) {
+    if (u64_have_ == 0 && input_.size() - pos_ >= 8) {
+        value = load_u64_le(take(8).data());
+        return true;
+    }
     ByteView bytes = take(8u - u64_have_);
     if (!bytes.empty())
         std::memcpy(u64_bytes_ + u64_have_, bytes.data(), bytes.size());
     u64_have_ = static_cast<std::uint8_t>(u64_have_ + bytes.size());
     if (u64_have_ < 8)
         return false;
-    value = 0;
-    for (int i = 7; i >= 0; --i)
-        value = (value << 8) | u64_bytes_[i];
+    value = load_u64_le(u64_bytes_);
     u64_have_ = 0;
     return true;
 }
@@ -193,6 +208,8 @@ Result<bool> NarParser::read_padding() {
 
 // Reads one length-prefixed, zero-padded string into token_; true once complete.
 Result<bool> NarParser::read_string() {
+    if (string_phase_ == StringPhase::length && u64_have_ == 0 && read_string_in_place())
+        return true;
     if (string_phase_ == StringPhase::length) {
         if (u64_have_ == 0)
             token_start_ = offset_;
@@ -200,13 +217,14 @@ Result<bool> NarParser::read_string() {
             return false;
         if (string_length_ > string_limit())
             return string_too_long(string_length_);
-        token_.clear();
+        token_buffer_.clear();
         string_phase_ = StringPhase::body;
     }
     if (string_phase_ == StringPhase::body) {
-        token_.append(as_chars(take(string_length_ - token_.size())));
-        if (token_.size() < string_length_)
+        token_buffer_.append(as_chars(take(string_length_ - token_buffer_.size())));
+        if (token_buffer_.size() < string_length_)
             return false;
+        token_ = token_buffer_;
         padding_left_ = padding_for(string_length_);
         string_phase_ = StringPhase::padding;
     }
@@ -214,6 +232,33 @@ Result<bool> NarParser::read_string() {
     if (!padded || !*padded)
         return padded;
     string_phase_ = StringPhase::length;
+    return true;
+}
+
+// The common case, a string wholly inside the slice, without copying it.
+// Anything unusual (split, too long, bad padding) is left to the slow path,
+// which reports it.
+bool NarParser::read_string_in_place() {
+    const std::size_t available = input_.size() - pos_;
+    if (available < 8)
+        return false;
+    const std::uint8_t* start = input_.data() + pos_;
+    const std::uint64_t length = load_u64_le(start);
+    if (length > string_limit() || length > available - 8)
+        return false;
+    const std::uint64_t padded = length + padding_for(length);
+    if (padded > available - 8)
+        return false;
+    // The padding is the top bytes of the string's last 8-byte word.
+    if (const auto padding = padded - length; padding > 0) {
+        const std::uint64_t last_word = load_u64_le(start + padded);
+        if (last_word >> (8 * (8 - padding)) != 0)
+            return false;
+    }
+    token_start_ = offset_;
+    token_ = std::string_view(reinterpret_cast<const char*>(start + 8),
+                              static_cast<std::size_t>(length));
+    take(8 + padded);
     return true;
 }
 
@@ -381,7 +426,7 @@ Result<NarParser::Step> NarParser::on_symlink_target() {
     // have dumped them and could never restore them.
     if (token_.empty())
         return fail(token_start_, ErrorCode::invalid_nar, "empty symlink target");
-    if (token_.find('\0') != std::string::npos)
+    if (token_.find('\0') != std::string_view::npos)
         return fail(token_start_, ErrorCode::invalid_nar,
                     "symlink target " + quote(token_) + " contains a NUL byte");
     state_ = State::symlink_close;
@@ -404,7 +449,7 @@ Result<NarParser::Step> NarParser::on_directory_tag() {
 }
 
 Result<NarParser::Step> NarParser::on_entry_name() {
-    const std::string& name = token_;
+    const std::string_view name = token_;
     auto invalid = [&](std::string why) {
         return fail(token_start_, ErrorCode::invalid_nar,
                     "invalid entry name " + quote(name) + " in directory '" + current_path() +
@@ -414,9 +459,9 @@ Result<NarParser::Step> NarParser::on_entry_name() {
         return invalid("empty");
     if (name == "." || name == "..")
         return invalid("not a file name");
-    if (name.find('/') != std::string::npos)
+    if (name.find('/') != std::string_view::npos)
         return invalid("contains '/'");
-    if (name.find('\0') != std::string::npos)
+    if (name.find('\0') != std::string_view::npos)
         return invalid("contains a NUL byte");
     // Nix writes entries sorted by byte comparison (std::string order, which
     // compares as unsigned char), so anything else is not a canonical NAR.
@@ -425,8 +470,8 @@ Result<NarParser::Step> NarParser::on_entry_name() {
         return invalid("duplicate");
     if (name < last)
         return invalid("out of order after " + quote(last) + " (entries must be sorted bytewise)");
-    last = name;
-    entry_name_ = name;
+    last.assign(name);
+    entry_name_.assign(name);
     state_ = State::entry_node_tag;
     return Step::progressed;
 }

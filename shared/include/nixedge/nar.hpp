@@ -126,6 +126,7 @@ class NarParser {
     bool read_u64(std::uint64_t& value);
     Result<bool> read_padding();
     Result<bool> read_string();
+    bool read_string_in_place();
     std::uint64_t string_limit() const;
     Error string_too_long(std::uint64_t length);
 
@@ -163,7 +164,8 @@ class NarParser {
     std::uint64_t token_start_ = 0; // NAR offset of the string being read, for errors
     std::uint64_t string_length_ = 0;
     std::uint64_t padding_left_ = 0;
-    std::string token_;
+    std::string token_buffer_; // a string that arrived split across slices
+    std::string_view token_;   // the string just read: in the slice, or token_buffer_
 
     std::uint64_t file_size_ = 0;
     std::uint64_t file_left_ = 0;
