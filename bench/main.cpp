@@ -1,5 +1,6 @@
 // nixedge-bench: the native micro-benchmarks, one core each, printed as
 // markdown table rows that bench/run.sh puts into docs/benchmarks.md.
+#include "benches.hpp"
 #include "core_benches.hpp"
 
 #include <cstdio>
@@ -28,5 +29,7 @@ int main() {
     using namespace nixedge::bench;
     print({"SHA-256 (1 MiB updates)", sha256_mb_per_s(), "MB/s", 1500, true});
     print({"narinfo parse + Ed25519 verify", narinfo_parse_verify_us(), "µs", 100, false});
+    print(
+        {"NAR parse (256 MiB, 64 KiB slices)", nar_parse_mb_per_s(256u << 20), "MB/s", 2000, true});
     return 0;
 }
