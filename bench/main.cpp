@@ -31,5 +31,7 @@ int main() {
     print({"narinfo parse + Ed25519 verify", narinfo_parse_verify_us(), "µs", 100, false});
     print(
         {"NAR parse (256 MiB, 64 KiB slices)", nar_parse_mb_per_s(256u << 20), "MB/s", 2000, true});
+    print({"NAR parse, files < 600 B (64 MiB)", nar_parse_tiny_files_mb_per_s(64u << 20), "MB/s",
+           1000, true});
     return 0;
 }

@@ -27,14 +27,22 @@ void check(const Result<void>& result) {
     }
 }
 
-// The shape of a typical store path: a few large files, some medium ones and
-// many small ones (mostly under 16 KiB), 64 entries per directory, some of
-// them symlinks. Contents are slices of one random buffer, so they do not
-// compress or repeat at page granularity.
+enum class Shape {
+    // A typical store path: a few large files, some medium ones and many small
+    // ones (mostly under 8 KiB).
+    mixed,
+    // The parser's worst case: every file under 600 bytes, so per-entry work
+    // dominates.
+    tiny_files,
+};
+
+// 64 entries per directory, some of them symlinks. Contents are slices of one
+// random buffer, so they do not compress or repeat at page granularity.
 class RealisticNar {
   public:
-    explicit RealisticNar(std::uint64_t nar_bytes)
-        : target_(nar_bytes), pool_(std::max<std::uint64_t>(nar_bytes / 16, 1 << 20)) {
+    RealisticNar(std::uint64_t nar_bytes, Shape shape)
+        : shape_(shape), target_(nar_bytes),
+          pool_(std::max<std::uint64_t>(nar_bytes / 16, 1 << 20)) {
         for (std::size_t i = 0; i < pool_.size(); i += 8) {
             const std::uint64_t word = rng_();
             for (std::size_t b = 0; b < 8 && i + b < pool_.size(); ++b)
@@ -44,10 +52,12 @@ class RealisticNar {
 
     Bytes build() {
         check(writer_.start_directory(""));
-        check(writer_.start_directory("big"));
-        for (int i = 0; i < 3; ++i)
-            add_file(numbered('f', i), pool_.size());
-        check(writer_.end_directory());
+        if (shape_ == Shape::mixed) {
+            check(writer_.start_directory("big"));
+            for (int i = 0; i < 3; ++i)
+                add_file(numbered('f', i), pool_.size());
+            check(writer_.end_directory());
+        }
         for (std::uint64_t dir = 0; written_ < target_; ++dir)
             add_directory(dir);
         check(writer_.end_directory());
@@ -65,10 +75,12 @@ class RealisticNar {
     }
 
     std::uint64_t random_file_size() {
+        if (shape_ == Shape::tiny_files)
+            return rng_() % 600;
         const auto kind = rng_() % 100;
         if (kind < 2) // medium: 256 KiB .. 2 MiB
             return (256 << 10) + rng_() % (1792 << 10);
-        // small, log-uniform from 16 B to 64 KiB: most under 16 KiB
+        // small: below a power of two picked from 16 B .. 32 KiB
         const auto bits = 4 + rng_() % 12;
         return rng_() % (std::uint64_t{1} << bits);
     }
@@ -80,6 +92,7 @@ class RealisticNar {
         written_ += size;
     }
 
+    Shape shape_;
     std::uint64_t target_;
     std::uint64_t written_ = 0;
     std::mt19937_64 rng_{42};
@@ -87,10 +100,7 @@ class RealisticNar {
     NarWriter writer_;
 };
 
-} // namespace
-
-double nar_parse_mb_per_s(std::uint64_t nar_bytes) {
-    const Bytes nar = RealisticNar(nar_bytes).build();
+double parse_mb_per_s(const Bytes& nar) {
     const ByteView all(nar);
     const double seconds = median_seconds(
         [&] {
@@ -112,6 +122,16 @@ double nar_parse_mb_per_s(std::uint64_t nar_bytes) {
         },
         5);
     return static_cast<double>(nar.size()) / seconds / 1e6;
+}
+
+} // namespace
+
+double nar_parse_mb_per_s(std::uint64_t nar_bytes) {
+    return parse_mb_per_s(RealisticNar(nar_bytes, Shape::mixed).build());
+}
+
+double nar_parse_tiny_files_mb_per_s(std::uint64_t nar_bytes) {
+    return parse_mb_per_s(RealisticNar(nar_bytes, Shape::tiny_files).build());
 }
 
 } // namespace nixedge::bench
