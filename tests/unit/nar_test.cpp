@@ -548,7 +548,8 @@ TEST_CASE("parser misuse and error stickiness", "[nar]") {
 
     // Once failed, every call reports the same error.
     NarParser bad;
-    REQUIRE_OK(bad.feed(RawNar{}.str("nix-archive-0").bytes));
+    const Bytes not_a_nar = RawNar{}.str("nix-archive-0").bytes;
+    REQUIRE_OK(bad.feed(not_a_nar));
     auto first = bad.next();
     REQUIRE_FALSE(first.ok());
     auto again = bad.next();
