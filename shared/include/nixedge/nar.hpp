@@ -10,7 +10,11 @@
 //   entry = "entry" "(" "name" <name> "node" node ")"
 //
 // The parser accepts only the canonical form that Nix writes (`nix-store --dump`),
-// so one tree has exactly one NAR and a NarHash names it unambiguously.
+// so one tree has exactly one NAR and a NarHash names it unambiguously. That is
+// stricter than Nix 2.8's `nix-store --restore`, which was found to accept
+// unsorted entries, "executable" after the contents and trailing bytes (and to
+// fail on duplicates only when the file system refuses them); current Nix
+// rejects unsorted and duplicate names as well.
 //
 // Usage, in the manner of zstd's streaming API: feed() a slice of any size,
 // then pull events with next() until it says need_input; repeat; then
