@@ -2,6 +2,7 @@
 // markdown table rows that bench/run.sh puts into docs/benchmarks.md.
 #include "chunk_benches.hpp"
 #include "core_benches.hpp"
+#include "nar_benches.hpp"
 
 #include <cstdio>
 #include <optional>
@@ -37,5 +38,9 @@ int main() {
     print({"zstd compress, level 3 (lab default), frame per chunk", zstd_compress_mb_per_s(3), "MB/s"});
     print({"zstd decompress, concatenated frames", zstd_decompress_mb_per_s(), "MB/s"});
     print({"narinfo parse + Ed25519 verify", narinfo_parse_verify_us(), "µs", 100, false});
+    print({"NAR parse, realistic mix (256 MiB, 64 KiB slices)", nar_parse_mb_per_s(256u << 20),
+           "MB/s", 2000});
+    print({"NAR parse, worst case: all files < 600 B (64 MiB)",
+           nar_parse_tiny_files_mb_per_s(64u << 20), "MB/s", 2000});
     return 0;
 }

@@ -1,0 +1,1 @@
+{"version":1,"root":{"type":"directory","entries":{"numbers":{"type":"regular","size":168894,"narOffset":232},"z":{"type":"regular","size":4,"narOffset":169312}}}}
