@@ -1,9 +1,13 @@
 // Checks the core against a binary cache freshly made by the real Nix
 // (tests/nix/make-nix-cache.sh; NIXEDGE_NIX_CACHE_DIR points at it).
+#include "nixedge/bucket_layout.hpp"
+#include "nixedge/chunker.hpp"
 #include "nixedge/encoding.hpp"
+#include "nixedge/manifest.hpp"
 #include "nixedge/nar.hpp"
 #include "nixedge/nar_listing.hpp"
 #include "nixedge/narinfo.hpp"
+#include "nixedge/zstd_frames.hpp"
 #include "test_files.hpp"
 
 #include <catch2/catch.hpp>
@@ -107,18 +111,60 @@ TEST_CASE("NARs from `nix-store --dump`: parsed, rewritten byte for byte, listed
     }
 }
 
-// Writes cache_root()/ours: Nix's cache with every narinfo re-signed by a key
-// made by the core (never seen by Nix), and ours.pk. run-crosscheck.sh then has
+// The NAR as the lab stores it: content-defined chunks, one zstd frame each;
+// the concatenated frames are what a client downloads as nar/<manifest>.nar.zst.
+struct StoredNar {
+    ChunkManifest manifest;
+    Bytes frames;
+};
+
+StoredNar store_like_the_lab(const NixPath& path) {
+    // Small chunks so that even these small NARs span several frames.
+    auto chunker = Chunker::create({.min_size = 64, .avg_size = 256, .max_size = 1024});
+    auto compressor = ZstdCompressor::create();
+    REQUIRE(chunker.ok());
+    REQUIRE(compressor.ok());
+    StoredNar stored;
+    stored.manifest.nar_hash = path.info.nar_hash.digest;
+    stored.manifest.nar_size = path.info.nar_size;
+    auto add_chunk = [&](ByteView chunk) {
+        auto before = stored.frames.size();
+        REQUIRE(compressor->compress_frame(chunk, stored.frames).ok());
+        stored.manifest.chunks.push_back(
+            {Sha256::digest(chunk), chunk.size(), stored.frames.size() - before});
+    };
+    chunker->feed(as_bytes(path.nar), add_chunk);
+    chunker->finish(add_chunk);
+    return stored;
+}
+
+// Writes cache_root()/ours: Nix's cache rewritten the way the lab publishes:
+// each NAR as concatenated zstd frames named by its manifest, narinfos with
+// `Compression: zstd`, FileSize = stored bytes, no FileHash, signed by a key
+// made by the core (never seen by Nix); and ours.pk. run-crosscheck.sh then has
 // the real Nix substitute every path from it, trusting only that key.
-TEST_CASE("narinfos re-signed by a core-made key, for Nix to verify", "[nix]") {
+TEST_CASE("narinfos and NARs published as the lab will, for Nix to substitute", "[nix]") {
     auto key = secret_key_from_seed("nixedge-core-1", Bytes(32, 42));
     REQUIRE(key.ok());
     auto ours = cache_root() / "ours";
-    std::filesystem::copy(cache_root() / "cache", ours, std::filesystem::copy_options::recursive);
+    std::filesystem::create_directories(ours / "nar");
+    std::filesystem::copy_file(cache_root() / "cache" / "nix-cache-info", ours / "nix-cache-info");
     for (const auto& path : nix_paths()) {
+        auto stored = store_like_the_lab(path);
+        CHECK(stored.manifest.chunks.size() >= (path.nar.size() > 1024 ? 2u : 1u));
+        auto encoded = encode_manifest(stored.manifest);
+        REQUIRE(encoded.ok());
         auto info = path.info;
+        info.url = nar_url(Sha256::digest(as_bytes(*encoded)));
+        info.compression = "zstd";
+        info.file_hash.reset();
+        info.file_size = stored.manifest.stored_size();
+        CHECK(*info.file_size == stored.frames.size());
         info.signatures.clear();
         sign_narinfo(info, *key);
+        std::ofstream(ours / info.url, std::ios::binary)
+            .write(reinterpret_cast<const char*>(stored.frames.data()),
+                   static_cast<std::streamsize>(stored.frames.size()));
         std::ofstream(ours / (info.store_path.hash + ".narinfo"), std::ios::binary)
             << serialize_narinfo(info);
     }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Makes a fresh cache with the real Nix, runs the cross-check binary on it, then
-# has the real Nix substitute every path from the copy the binary re-signed
-# with a core-made key: Nix must accept our narinfo text and signatures when it
-# trusts that key, and refuse them when it trusts only its own.
+# has the real Nix substitute every path from the copy the binary republished
+# the way the lab does (chunked NARs as concatenated zstd frames named by their
+# manifest, narinfos signed by a core-made key): Nix must accept them when it
+# trusts that key (it checks every NarHash on import) and refuse them when it
+# trusts only its own key.
 set -euo pipefail
 checker=$1
 dir=$(mktemp -d)
@@ -16,7 +18,7 @@ substitute() { # substitute TRUSTED_KEY STORE
     --option substituters '' --option trusted-public-keys "$1" $(cat "$dir/paths")
 }
 substitute "$(cat "$dir/ours.pk")" "$dir/store-ours"
-echo "Nix substituted $(wc -l <"$dir/paths") paths signed by the core's key"
+echo "Nix substituted $(wc -l <"$dir/paths") paths published as the lab does (chunked zstd frames, core-signed)"
 if substitute "$(cat "$dir/pk")" "$dir/store-theirs" 2>"$dir/refused.log"; then
   echo "FAIL: Nix accepted narinfos signed by a key it does not trust" >&2
   exit 1
