@@ -21,6 +21,8 @@ template <class F> double median_seconds(F&& run, int repetitions = 7) {
 }
 
 // Keeps the optimizer from deleting work whose result is unused.
-template <class T> void keep(const T& value) { asm volatile("" : : "g"(&value) : "memory"); }
+template <class T> void keep(const T& value) {
+    asm volatile("" : : "g"(&value) : "memory");
+}
 
 } // namespace nixedge::bench

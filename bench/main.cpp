@@ -35,7 +35,8 @@ int main() {
     using namespace nixedge::bench;
     print({"SHA-256 (1 MiB updates)", sha256_mb_per_s(), "MB/s", 1500});
     print({"FastCDC boundaries (256K/1M/4M)", fastcdc_mb_per_s(), "MB/s", 1000});
-    print({"zstd compress, level 3 (lab default), frame per chunk", zstd_compress_mb_per_s(3), "MB/s"});
+    print({"zstd compress, level 3 (lab default), frame per chunk", zstd_compress_mb_per_s(3),
+           "MB/s"});
     print({"zstd decompress, concatenated frames", zstd_decompress_mb_per_s(), "MB/s"});
     print({"narinfo parse + Ed25519 verify", narinfo_parse_verify_us(), "µs", 100, false});
     print({"NAR parse, realistic mix (256 MiB, 64 KiB slices)", nar_parse_mb_per_s(256u << 20),

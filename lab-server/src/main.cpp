@@ -3,9 +3,8 @@
 #include <cstdio>
 
 int main() {
-    std::fprintf(stderr,
-                 "nixedge-server: the lab server is not implemented yet.\n"
-                 "This build contains the shared core and its tests only; "
-                 "run `make test` to exercise them.\n");
+    std::fprintf(stderr, "nixedge-server: the lab server is not implemented yet.\n"
+                         "This build contains the shared core and its tests only; "
+                         "run `make test` to exercise them.\n");
     return 2;
 }

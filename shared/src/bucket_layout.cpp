@@ -11,17 +11,21 @@ namespace {
 
 // Routes of the lab server and the edge, and top-level prefixes of the bucket.
 constexpr std::array<std::string_view, 17> reserved_names = {
-    "nar",     "_api",      "api",    "metrics",   "healthz",        "readyz",
-    "sync",    "chunks",    "manifests", "nix-cache-info", "nixedge-layout", "admin",
-    "static",  "favicon.ico", "robots.txt", "well-known", "login",
+    "nar",    "_api",        "api",        "metrics",        "healthz",        "readyz",
+    "sync",   "chunks",      "manifests",  "nix-cache-info", "nixedge-layout", "admin",
+    "static", "favicon.ico", "robots.txt", "well-known",     "login",
 };
 
 constexpr std::string_view nar_url_prefix = "nar/";
 constexpr std::string_view nar_url_suffix = ".nar.zst";
 
-bool is_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_alnum(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
-std::string hex(const Sha256Digest& digest) { return encoding::to_hex(digest); }
+std::string hex(const Sha256Digest& digest) {
+    return encoding::to_hex(digest);
+}
 
 } // namespace
 
@@ -38,7 +42,8 @@ Result<void> validate_cache_name(std::string_view name) {
         return bad("must be 1 to 50 characters");
     if (!is_alnum(name[0]))
         return bad("must start with a letter or digit");
-    if (!std::all_of(name.begin(), name.end(), [](char c) { return is_alnum(c) || c == '-' || c == '_'; }))
+    if (!std::all_of(name.begin(), name.end(),
+                     [](char c) { return is_alnum(c) || c == '-' || c == '_'; }))
         return bad("may contain only letters, digits, '-' and '_'");
     if (is_reserved_cache_name(name))
         return bad("is reserved");
@@ -67,18 +72,30 @@ Result<Sha256Digest> parse_nar_url(std::string_view url) {
 
 namespace bucket_key {
 
-std::string layout_marker() { return "nixedge-layout"; }
-std::string chunk(const Sha256Digest& raw_hash) { return "chunks/" + hex(raw_hash); }
-std::string manifest(const Sha256Digest& hash) { return "manifests/" + hex(hash); }
-std::string nix_cache_info(std::string_view cache) { return std::string(cache) + "/nix-cache-info"; }
+std::string layout_marker() {
+    return "nixedge-layout";
+}
+std::string chunk(const Sha256Digest& raw_hash) {
+    return "chunks/" + hex(raw_hash);
+}
+std::string manifest(const Sha256Digest& hash) {
+    return "manifests/" + hex(hash);
+}
+std::string nix_cache_info(std::string_view cache) {
+    return std::string(cache) + "/nix-cache-info";
+}
 std::string narinfo(std::string_view cache, std::string_view store_hash) {
     return std::string(cache) + "/" + std::string(store_hash) + ".narinfo";
 }
 std::string listing(std::string_view cache, std::string_view store_hash) {
     return std::string(cache) + "/" + std::string(store_hash) + ".ls";
 }
-std::string sync_plan() { return "sync/plan"; }
-std::string sync_status() { return "sync/status"; }
+std::string sync_plan() {
+    return "sync/plan";
+}
+std::string sync_status() {
+    return "sync/status";
+}
 
 } // namespace bucket_key
 

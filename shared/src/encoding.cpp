@@ -33,7 +33,9 @@ constexpr std::array<int, 256> reverse_table(std::string_view alphabet) {
 constexpr auto nix32_values = reverse_table(nix32_alphabet);
 constexpr auto base64_values = reverse_table(base64_alphabet);
 
-Error bad(std::string what) { return make_error(ErrorCode::invalid_encoding, std::move(what)); }
+Error bad(std::string what) {
+    return make_error(ErrorCode::invalid_encoding, std::move(what));
+}
 
 } // namespace
 
@@ -55,13 +57,16 @@ Result<Bytes> from_hex(std::string_view text) {
         int hi = hex_value(text[2 * i]);
         int lo = hex_value(text[2 * i + 1]);
         if (hi < 0 || lo < 0)
-            return bad("invalid hex character at offset " + std::to_string(hi < 0 ? 2 * i : 2 * i + 1));
+            return bad("invalid hex character at offset " +
+                       std::to_string(hi < 0 ? 2 * i : 2 * i + 1));
         out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
     }
     return out;
 }
 
-bool is_nix32_char(char c) { return nix32_values[static_cast<unsigned char>(c)] >= 0; }
+bool is_nix32_char(char c) {
+    return nix32_values[static_cast<unsigned char>(c)] >= 0;
+}
 
 std::string to_nix32(ByteView data) {
     std::size_t len = nix32_length(data.size());

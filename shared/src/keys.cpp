@@ -10,7 +10,9 @@ namespace nixedge {
 
 namespace {
 
-Error bad_key(std::string detail) { return make_error(ErrorCode::invalid_key, std::move(detail)); }
+Error bad_key(std::string detail) {
+    return make_error(ErrorCode::invalid_key, std::move(detail));
+}
 
 struct NamedBlob {
     std::string name;
@@ -44,9 +46,15 @@ template <std::size_t N> std::array<std::uint8_t, N> to_array(const Bytes& bytes
 
 } // namespace
 
-std::string PublicKey::to_string() const { return name + ":" + encoding::to_base64(bytes); }
-std::string SecretKey::to_string() const { return name + ":" + encoding::to_base64(bytes); }
-std::string Signature::to_string() const { return key_name + ":" + encoding::to_base64(bytes); }
+std::string PublicKey::to_string() const {
+    return name + ":" + encoding::to_base64(bytes);
+}
+std::string SecretKey::to_string() const {
+    return name + ":" + encoding::to_base64(bytes);
+}
+std::string Signature::to_string() const {
+    return key_name + ":" + encoding::to_base64(bytes);
+}
 
 PublicKey SecretKey::public_key() const {
     PublicKey key{name, {}};
@@ -128,12 +136,14 @@ Result<void> TrustedKeys::add(PublicKey key) {
 }
 
 const PublicKey* TrustedKeys::find(std::string_view name) const {
-    auto it = std::find_if(keys_.begin(), keys_.end(), [&](const auto& k) { return k.name == name; });
+    auto it =
+        std::find_if(keys_.begin(), keys_.end(), [&](const auto& k) { return k.name == name; });
     return it == keys_.end() ? nullptr : &*it;
 }
 
-std::optional<std::string> TrustedKeys::verify_any(std::string_view message,
-                                                   const std::vector<std::string>& signatures) const {
+std::optional<std::string>
+TrustedKeys::verify_any(std::string_view message,
+                        const std::vector<std::string>& signatures) const {
     for (const auto& text : signatures) {
         auto signature = parse_signature(text);
         if (!signature)

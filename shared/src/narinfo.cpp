@@ -8,8 +8,20 @@ namespace nixedge {
 namespace {
 
 // Fields that may appear at most once; Sig may repeat.
-enum class Field { store_path, url, compression, file_hash, file_size, nar_hash, nar_size,
-                   references, deriver, system, ca, count };
+enum class Field {
+    store_path,
+    url,
+    compression,
+    file_hash,
+    file_size,
+    nar_hash,
+    nar_size,
+    references,
+    deriver,
+    system,
+    ca,
+    count
+};
 
 struct FieldName {
     std::string_view text;
@@ -17,11 +29,16 @@ struct FieldName {
 };
 
 constexpr FieldName field_names[] = {
-    {"StorePath", Field::store_path}, {"URL", Field::url},
-    {"Compression", Field::compression}, {"FileHash", Field::file_hash},
-    {"FileSize", Field::file_size},   {"NarHash", Field::nar_hash},
-    {"NarSize", Field::nar_size},     {"References", Field::references},
-    {"Deriver", Field::deriver},      {"System", Field::system},
+    {"StorePath", Field::store_path},
+    {"URL", Field::url},
+    {"Compression", Field::compression},
+    {"FileHash", Field::file_hash},
+    {"FileSize", Field::file_size},
+    {"NarHash", Field::nar_hash},
+    {"NarSize", Field::nar_size},
+    {"References", Field::references},
+    {"Deriver", Field::deriver},
+    {"System", Field::system},
     {"CA", Field::ca},
 };
 
@@ -69,18 +86,30 @@ class NarInfoParser {
 
     Result<void> parse_field(Field field, std::string_view value) {
         switch (field) {
-        case Field::store_path: return parse_into(info_.store_path, parse_store_path(value));
-        case Field::url: return parse_url(value);
-        case Field::compression: return parse_compression(value);
-        case Field::file_hash: return parse_optional_hash(value);
-        case Field::file_size: return parse_file_size(value);
-        case Field::nar_hash: return parse_into(info_.nar_hash, parse_nix_hash(value));
-        case Field::nar_size: return parse_number(value, info_.nar_size);
-        case Field::references: return parse_references(value);
-        case Field::deriver: return parse_deriver(value);
-        case Field::system: return parse_plain(value, info_.system);
-        case Field::ca: return parse_plain(value, info_.ca);
-        case Field::count: break;
+        case Field::store_path:
+            return parse_into(info_.store_path, parse_store_path(value));
+        case Field::url:
+            return parse_url(value);
+        case Field::compression:
+            return parse_compression(value);
+        case Field::file_hash:
+            return parse_optional_hash(value);
+        case Field::file_size:
+            return parse_file_size(value);
+        case Field::nar_hash:
+            return parse_into(info_.nar_hash, parse_nix_hash(value));
+        case Field::nar_size:
+            return parse_number(value, info_.nar_size);
+        case Field::references:
+            return parse_references(value);
+        case Field::deriver:
+            return parse_deriver(value);
+        case Field::system:
+            return parse_plain(value, info_.system);
+        case Field::ca:
+            return parse_plain(value, info_.ca);
+        case Field::count:
+            break;
         }
         return fail("internal: unhandled field");
     }
@@ -177,9 +206,10 @@ class NarInfoParser {
         line_ = 0;
         for (auto required : {Field::store_path, Field::url, Field::nar_hash, Field::nar_size})
             if (!seen_[static_cast<std::size_t>(required)])
-                return make_error(ErrorCode::invalid_narinfo,
-                                  "missing required field " +
-                                      std::string(field_names[static_cast<std::size_t>(required)].text));
+                return make_error(
+                    ErrorCode::invalid_narinfo,
+                    "missing required field " +
+                        std::string(field_names[static_cast<std::size_t>(required)].text));
         if (info_.nar_size == 0)
             return make_error(ErrorCode::invalid_narinfo, "NarSize is zero");
         normalize_sets(info_);
@@ -212,7 +242,9 @@ std::string join_base_names(const std::vector<StorePath>& paths) {
 
 } // namespace
 
-Result<NarInfo> parse_narinfo(std::string_view text) { return NarInfoParser().parse(text); }
+Result<NarInfo> parse_narinfo(std::string_view text) {
+    return NarInfoParser().parse(text);
+}
 
 std::string serialize_narinfo(const NarInfo& info) {
     std::string out;

@@ -22,7 +22,9 @@ Result<NixHash> from_bytes(Result<Bytes> bytes, std::string_view text) {
 
 } // namespace
 
-std::string NixHash::to_string() const { return "sha256:" + encoding::to_nix32(digest); }
+std::string NixHash::to_string() const {
+    return "sha256:" + encoding::to_nix32(digest);
+}
 
 Result<NixHash> parse_nix_hash(std::string_view text) {
     if (text.starts_with("sha256-"))

@@ -82,7 +82,8 @@ TEST_CASE("NAR hashes and sizes of `nix-store --dump` match the narinfos", "[nix
     }
 }
 
-TEST_CASE("NARs from `nix-store --dump`: parsed, rewritten byte for byte, listed as Nix lists", "[nix]") {
+TEST_CASE("NARs from `nix-store --dump`: parsed, rewritten byte for byte, listed as Nix lists",
+          "[nix]") {
     for (const auto& path : nix_paths()) {
         INFO(path.info.store_path.full());
         // Parse in awkward slices, re-serialize every event with NarWriter.
@@ -107,7 +108,8 @@ TEST_CASE("NARs from `nix-store --dump`: parsed, rewritten byte for byte, listed
         // Nix's own listing, written by `nix copy --to file://...?write-nar-listing=true`.
         auto listed = listing.finish();
         REQUIRE(listed.ok());
-        CHECK(*listed == test::read_file(cache_root() / "cache" / (path.info.store_path.hash + ".ls")));
+        CHECK(*listed ==
+              test::read_file(cache_root() / "cache" / (path.info.store_path.hash + ".ls")));
     }
 }
 

@@ -10,7 +10,9 @@
 
 namespace nixedge::test {
 
-inline std::filesystem::path data_dir() { return NIXEDGE_TEST_DATA_DIR; }
+inline std::filesystem::path data_dir() {
+    return NIXEDGE_TEST_DATA_DIR;
+}
 
 inline std::string read_file(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);

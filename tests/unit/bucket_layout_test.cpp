@@ -36,7 +36,8 @@ TEST_CASE("NAR URLs name the manifest and parse back strictly", "[bucket_layout]
 }
 
 TEST_CASE("cache names: charset, length, reserved", "[bucket_layout]") {
-    for (auto good : {"main", "lab-ci", "a", "A_1", "x2345678901234567890123456789012345678901234567890"})
+    for (auto good :
+         {"main", "lab-ci", "a", "A_1", "x2345678901234567890123456789012345678901234567890"})
         CHECK(validate_cache_name(good).ok());
     for (auto bad : {"", "-x", "_x", "a.b", "a/b", "..", "a b", "ünï",
                      "x23456789012345678901234567890123456789012345678901"}) {

@@ -36,13 +36,14 @@ TEST_CASE("nix32 round-trips every length and rejects bad input", "[encoding]") 
         CHECK(*back == data);
     }
     CHECK_FALSE(from_nix32("e000000000000000000000000000000", 20).ok()); // 'e' not in alphabet
-    CHECK_FALSE(from_nix32("0000", 20).ok());                             // wrong length
+    CHECK_FALSE(from_nix32("0000", 20).ok());                            // wrong length
     // 32 bytes take 52 chars = 260 bits: the top 4 bits of the first char must be zero.
     CHECK_FALSE(from_nix32(std::string(52, 'z'), 32).ok());
     // Byte counts whose text length overflows a 32-bit size_t (wasm32).
     CHECK_FALSE(from_nix32("", 0x40000000).ok());
     CHECK_FALSE(from_nix32("", 0x80000000).ok());
-    CHECK(from_nix32("", 0xffffffff).error().detail == "nix32 text has length 0, expected 6871947672");
+    CHECK(from_nix32("", 0xffffffff).error().detail ==
+          "nix32 text has length 0, expected 6871947672");
 }
 
 TEST_CASE("base64 is RFC 4648 with padding and strict", "[encoding]") {

@@ -7,7 +7,9 @@
 using namespace nixedge;
 
 namespace {
-Bytes seed_of(std::uint8_t fill) { return Bytes(32, fill); }
+Bytes seed_of(std::uint8_t fill) {
+    return Bytes(32, fill);
+}
 } // namespace
 
 TEST_CASE("keys made by `nix key generate-secret` parse and match", "[keys]") {
@@ -65,7 +67,7 @@ TEST_CASE("trusted keys pick the signature by key name, skipping junk", "[keys]"
     CHECK_FALSE(trusted.add(PublicKey{"cache-2", stranger->public_key().bytes}).ok());
 
     std::vector<std::string> sigs = {"garbage", sign(*old_key, "m").to_string(),
-                                      sign(*new_key, "m").to_string()};
+                                     sign(*new_key, "m").to_string()};
     CHECK(trusted.verify_any("m", sigs) == std::optional<std::string>("cache-2"));
     CHECK_FALSE(trusted.verify_any("other", sigs).has_value());
 

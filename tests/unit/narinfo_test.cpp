@@ -1,7 +1,7 @@
 #include "nixedge/narinfo.hpp"
 
-#include <cstring>
 #include "test_files.hpp"
+#include <cstring>
 
 #include <catch2/catch.hpp>
 
@@ -83,7 +83,8 @@ TEST_CASE("narinfo fields: references, deriver, CA and optional fields", "[narin
           "1;/nix/store/z1x7778cix14wkf9vyvv4cb11626crip-nixedge-dep;"
           "sha256:00kjynz8n03652qccs76ivsvark3pr3dfr6w1ba3x7bx83kcknvv;120;");
 
-    auto with_unknown_deriver = parse_narinfo(std::string(minimal_narinfo) + "Deriver: unknown-deriver\n");
+    auto with_unknown_deriver =
+        parse_narinfo(std::string(minimal_narinfo) + "Deriver: unknown-deriver\n");
     REQUIRE(with_unknown_deriver.ok());
     CHECK_FALSE(with_unknown_deriver->deriver.has_value());
 }
@@ -113,17 +114,30 @@ TEST_CASE("references and signatures are kept sorted like Nix's sets", "[narinfo
 
 TEST_CASE("narinfo errors name the line", "[narinfo]") {
     CHECK(error_of("StorePath: /nix/store/bad\n").starts_with("line 1: "));
-    CHECK(error_of(std::string(minimal_narinfo) + "NarSize: 5\n").find("line 5: field 'NarSize' appears twice") != std::string::npos);
-    CHECK(error_of(std::string(minimal_narinfo) + "Bogus: x\n").find("line 5: unknown field 'Bogus'") != std::string::npos);
+    CHECK(error_of(std::string(minimal_narinfo) + "NarSize: 5\n")
+              .find("line 5: field 'NarSize' appears twice") != std::string::npos);
+    CHECK(error_of(std::string(minimal_narinfo) + "Bogus: x\n")
+              .find("line 5: unknown field 'Bogus'") != std::string::npos);
     CHECK(error_of(std::string(minimal_narinfo) + "NoColon\n").find("line 5") != std::string::npos);
-    CHECK(error_of(std::string(minimal_narinfo) + "Sig: nope\n").find("line 5") != std::string::npos);
-    CHECK(error_of(std::string(minimal_narinfo) + "References: a b\n").find("line 5") != std::string::npos);
-    CHECK(error_of(std::string(minimal_narinfo) + "FileSize: 012\n").find("line 5") != std::string::npos);
-    CHECK(error_of(std::string(minimal_narinfo) + "FileSize: 99999999999999999999\n").find("line 5") != std::string::npos);
-    CHECK(error_of(std::string(minimal_narinfo) + "FileSize: -1\n").find("line 5") != std::string::npos);
-    CHECK(error_of(std::string(minimal_narinfo).substr(0, std::strlen(minimal_narinfo) - 1)).find("newline") != std::string::npos);
-    CHECK(error_of("URL: x\nNarSize: 1\n").find("missing required field StorePath") != std::string::npos);
-    CHECK(error_of(std::string(minimal_narinfo).replace(std::strlen(minimal_narinfo) - 4, 3, "0")).find("NarSize is zero") != std::string::npos);
-    CHECK(error_of(std::string(minimal_narinfo) + "References: z1x7778cix14wkf9vyvv4cb11626crip-nixedge-dep \n").find("line 5") != std::string::npos);
-    CHECK(error_of(std::string(minimal_narinfo) + "Deriver: /nix/store/x\n").find("line 5") != std::string::npos);
+    CHECK(error_of(std::string(minimal_narinfo) + "Sig: nope\n").find("line 5") !=
+          std::string::npos);
+    CHECK(error_of(std::string(minimal_narinfo) + "References: a b\n").find("line 5") !=
+          std::string::npos);
+    CHECK(error_of(std::string(minimal_narinfo) + "FileSize: 012\n").find("line 5") !=
+          std::string::npos);
+    CHECK(error_of(std::string(minimal_narinfo) + "FileSize: 99999999999999999999\n")
+              .find("line 5") != std::string::npos);
+    CHECK(error_of(std::string(minimal_narinfo) + "FileSize: -1\n").find("line 5") !=
+          std::string::npos);
+    CHECK(error_of(std::string(minimal_narinfo).substr(0, std::strlen(minimal_narinfo) - 1))
+              .find("newline") != std::string::npos);
+    CHECK(error_of("URL: x\nNarSize: 1\n").find("missing required field StorePath") !=
+          std::string::npos);
+    CHECK(error_of(std::string(minimal_narinfo).replace(std::strlen(minimal_narinfo) - 4, 3, "0"))
+              .find("NarSize is zero") != std::string::npos);
+    CHECK(error_of(std::string(minimal_narinfo) +
+                   "References: z1x7778cix14wkf9vyvv4cb11626crip-nixedge-dep \n")
+              .find("line 5") != std::string::npos);
+    CHECK(error_of(std::string(minimal_narinfo) + "Deriver: /nix/store/x\n").find("line 5") !=
+          std::string::npos);
 }

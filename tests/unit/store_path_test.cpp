@@ -21,14 +21,21 @@ TEST_CASE("store paths parse into hash and name", "[store_path]") {
 
 TEST_CASE("store paths outside the store or with bad parts are rejected", "[store_path]") {
     for (const std::string& bad : std::vector<std::string>{
-             "/nix/store", "/nix/store/", "/nix/storex/" + good_hash + "-a",
-             "/gnu/store/" + good_hash + "-a", "/nix/store/" + good_hash,
-             "/nix/store/" + good_hash + "-", "/nix/store/" + good_hash + "-a/b",
-             "/nix/store/" + good_hash.substr(1) + "-a",                  // 31 chars
-             "/nix/store/e1x7778cix14wkf9vyvv4cb11626crip-a",             // 'e' not nix32
-             "/nix/store/" + good_hash + "-a b", "/nix/store/" + good_hash + "-a/",
-             "/nix/store/" + good_hash + "-..", "/nix/store/" + good_hash + "-.",
-             "/nix/store/" + good_hash + "-.-x", "/nix/store/" + good_hash + "-..-x",
+             "/nix/store",
+             "/nix/store/",
+             "/nix/storex/" + good_hash + "-a",
+             "/gnu/store/" + good_hash + "-a",
+             "/nix/store/" + good_hash,
+             "/nix/store/" + good_hash + "-",
+             "/nix/store/" + good_hash + "-a/b",
+             "/nix/store/" + good_hash.substr(1) + "-a",      // 31 chars
+             "/nix/store/e1x7778cix14wkf9vyvv4cb11626crip-a", // 'e' not nix32
+             "/nix/store/" + good_hash + "-a b",
+             "/nix/store/" + good_hash + "-a/",
+             "/nix/store/" + good_hash + "-..",
+             "/nix/store/" + good_hash + "-.",
+             "/nix/store/" + good_hash + "-.-x",
+             "/nix/store/" + good_hash + "-..-x",
              "/nix/store/" + good_hash + "-caf\xc3\xa9",
          }) {
         INFO(bad);

@@ -25,14 +25,15 @@ Result<Sha256Digest> parse_nar_url(std::string_view url);
 
 namespace bucket_key {
 
-std::string layout_marker();                       // "nixedge-layout": the version, as text
-std::string chunk(const Sha256Digest& raw_hash);   // "chunks/<hex>"
-std::string manifest(const Sha256Digest& hash);    // "manifests/<hex>"
-std::string nix_cache_info(std::string_view cache);                     // "<cache>/nix-cache-info"
-std::string narinfo(std::string_view cache, std::string_view store_hash); // "<cache>/<hash>.narinfo"
+std::string layout_marker();                        // "nixedge-layout": the version, as text
+std::string chunk(const Sha256Digest& raw_hash);    // "chunks/<hex>"
+std::string manifest(const Sha256Digest& hash);     // "manifests/<hex>"
+std::string nix_cache_info(std::string_view cache); // "<cache>/nix-cache-info"
+std::string narinfo(std::string_view cache,
+                    std::string_view store_hash); // "<cache>/<hash>.narinfo"
 std::string listing(std::string_view cache, std::string_view store_hash); // "<cache>/<hash>.ls"
-std::string sync_plan();   // "sync/plan"
-std::string sync_status(); // "sync/status"
+std::string sync_plan();                                                  // "sync/plan"
+std::string sync_status();                                                // "sync/status"
 
 } // namespace bucket_key
 

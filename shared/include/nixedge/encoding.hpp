@@ -17,7 +17,9 @@ Result<Bytes> from_hex(std::string_view text);
 // Nix's base32: alphabet 0123456789abcdfghijklmnpqrsvwxyz, least significant
 // 5-bit group first, printed most significant character first.
 inline constexpr std::string_view nix32_alphabet = "0123456789abcdfghijklmnpqrsvwxyz";
-constexpr std::size_t nix32_length(std::size_t byte_count) { return (byte_count * 8 + 4) / 5; }
+constexpr std::size_t nix32_length(std::size_t byte_count) {
+    return (byte_count * 8 + 4) / 5;
+}
 std::string to_nix32(ByteView data);
 // `byte_count` fixes the output length; text of any other length is rejected,
 // as are high bits set beyond byte_count * 8.

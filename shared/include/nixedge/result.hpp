@@ -38,7 +38,9 @@ struct Error {
 };
 
 // Builds an Error; detail is for operators and tests, the code is for programs.
-inline Error make_error(ErrorCode code, std::string detail) { return Error{code, std::move(detail)}; }
+inline Error make_error(ErrorCode code, std::string detail) {
+    return Error{code, std::move(detail)};
+}
 
 template <class T> class [[nodiscard]] Result {
   public:

@@ -11,16 +11,24 @@
 namespace nixedge {
 
 namespace {
-SHA256_CTX* context(std::uint8_t* storage) { return std::launder(reinterpret_cast<SHA256_CTX*>(storage)); }
+SHA256_CTX* context(std::uint8_t* storage) {
+    return std::launder(reinterpret_cast<SHA256_CTX*>(storage));
+}
 } // namespace
 
 static_assert(sizeof(SHA256_CTX) <= 256, "SHA256_CTX must fit Sha256::state_");
 
-Sha256::Sha256() { reset(); }
+Sha256::Sha256() {
+    reset();
+}
 
-void Sha256::reset() { SHA256_Init(new (state_) SHA256_CTX); }
+void Sha256::reset() {
+    SHA256_Init(new (state_) SHA256_CTX);
+}
 
-void Sha256::update(ByteView data) { SHA256_Update(context(state_), data.data(), data.size()); }
+void Sha256::update(ByteView data) {
+    SHA256_Update(context(state_), data.data(), data.size());
+}
 
 Sha256Digest Sha256::finish() {
     Sha256Digest out;

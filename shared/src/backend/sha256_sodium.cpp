@@ -15,9 +15,13 @@ crypto_hash_sha256_state* context(std::uint8_t* storage) {
 
 static_assert(sizeof(crypto_hash_sha256_state) <= 256, "sha256 state must fit Sha256::state_");
 
-Sha256::Sha256() { reset(); }
+Sha256::Sha256() {
+    reset();
+}
 
-void Sha256::reset() { crypto_hash_sha256_init(new (state_) crypto_hash_sha256_state); }
+void Sha256::reset() {
+    crypto_hash_sha256_init(new (state_) crypto_hash_sha256_state);
+}
 
 void Sha256::update(ByteView data) {
     crypto_hash_sha256_update(context(state_), data.data(), data.size());
