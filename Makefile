@@ -52,7 +52,7 @@ fuzz: deps build-asan
 	tests/fuzz/run.sh 600
 
 format:
-	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+	git ls-files '*.cpp' '*.hpp' '*.c' '*.h' | xargs clang-format -i
 
 clean:
 	rm -rf build build-asan build-wasm build-emscripten
