@@ -113,6 +113,29 @@ TEST_CASE("NARs from `nix-store --dump`: parsed, rewritten byte for byte, listed
     }
 }
 
+TEST_CASE("NARs Nix compressed with zstd decode to `nix-store --dump`", "[nix]") {
+    auto decompressor = ZstdDecompressor::create();
+    REQUIRE(decompressor.ok());
+    for (const auto& path : nix_paths()) {
+        INFO(path.info.store_path.full());
+        auto text =
+            test::read_file(cache_root() / "cache-zstd" / (path.info.store_path.hash + ".narinfo"));
+        auto info = parse_narinfo(text);
+        REQUIRE(info.ok());
+        CHECK(info->compression == "zstd");
+        auto compressed = test::read_file(cache_root() / "cache-zstd" / info->url);
+        CHECK(compressed.size() == info->file_size.value_or(0));
+        CHECK(Sha256::digest(as_bytes(compressed)) == info->file_hash.value_or(NixHash{}).digest);
+        std::string decoded;
+        REQUIRE(
+            decompressor
+                ->feed(as_bytes(compressed), [&](ByteView out) { decoded.append(as_chars(out)); })
+                .ok());
+        REQUIRE(decompressor->finish().ok());
+        CHECK(decoded == path.nar);
+    }
+}
+
 // The NAR as the lab stores it: content-defined chunks, one zstd frame each;
 // the concatenated frames are what a client downloads as nar/<manifest>.nar.zst.
 struct StoredNar {

@@ -2,6 +2,7 @@
 # Makes a small binary cache with the real Nix client, for cross-checks:
 #   make-nix-cache.sh OUT_DIR
 # OUT_DIR/cache  : `nix copy --to file://` output (narinfos, nar/, .ls listings)
+# OUT_DIR/cache-zstd : the same with compression=zstd
 # OUT_DIR/sk, pk : a signing key made by `nix key generate-secret`
 # OUT_DIR/paths  : the store paths copied, one per line
 # OUT_DIR/nars/  : `nix-store --dump` of each path, named <hash>.nar
@@ -55,6 +56,7 @@ done
 closure=$(nix-store "${nix_opts[@]}" -qR "${paths[@]}" | sort -u)
 nix "${nix_opts[@]}" store sign --key-file "$out/sk" $closure
 nix "${nix_opts[@]}" copy --to "file://$out/cache?compression=none&write-nar-listing=true" $closure
+nix "${nix_opts[@]}" copy --to "file://$out/cache-zstd?compression=zstd" $closure
 printf '%s\n' $closure >"$out/paths"
 mkdir -p "$out/nars"
 for p in $closure; do
