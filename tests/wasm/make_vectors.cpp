@@ -1,19 +1,14 @@
 // Writes the native half of the native == wasm comparison: a JSON file of
-// inputs for every operation the edge module exports, each with the outcome of
-// the SAME operation (wasm-edge/src/operations.cpp) built natively.
-// run_vectors.mjs feeds the inputs to the wasm module and compares byte for byte.
-//
-// File format (version 1):
-//   {"version": 1, "vectors": [{"name", "op", "args": [arg...], "expect": {...}}]}
-//   op:     an OPERATIONS name in wasm-edge/src/core.mjs
-//   arg:    {"hex": "..."} bytes | {"u32": n} | {"pattern": {"len": n, "seed": s}}
-//           (pattern: bytes from the LCG in pattern_bytes(), for large inputs)
-//   expect: {"status": 0 or an ErrorCode, "error": name, and the result
-//           buffer's bytes as "hex", or as "sha256" of them when large}
+// inputs for every operation the wasm modules export, each with the outcome of
+// the SAME operation (wasm-edge/src/operations_{edge,lab}.cpp) built natively.
+// run_vectors.mjs feeds the inputs to a wasm module and compares byte for byte.
+// The file format and the shared machinery are in vectors.hpp; this file holds
+// the encoding, SHA-256, Ed25519, key and narinfo vectors, vectors_edge.cpp
+// and vectors_lab.cpp the rest.
 //
 // Usage: nixedge-make-vectors OUT.json TEST_DATA_DIR
 #include "ed25519_cases.hpp"
-#include "operations.hpp"
+#include "vectors.hpp"
 
 #include "nixedge/encoding.hpp"
 #include "nixedge/keys.hpp"
@@ -21,174 +16,28 @@
 #include "nixedge/result.hpp"
 #include "nixedge/sha256.hpp"
 
-#include <nlohmann/json.hpp>
 #include <sodium.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <functional>
 #include <iostream>
-#include <iterator>
-#include <map>
 #include <random>
-#include <set>
 #include <string>
-#include <variant>
 #include <vector>
 
 using namespace nixedge;
-using json = nlohmann::ordered_json;
+using namespace nixedge::test;
 
 namespace {
-
-// --- arguments --------------------------------------------------------------
-
-struct Pattern {
-    std::size_t len;
-    std::uint32_t seed;
-};
-using Arg = std::variant<Bytes, std::uint32_t, Pattern>;
-
-// The same generator is in run_vectors.mjs.
-Bytes pattern_bytes(Pattern p) {
-    Bytes out(p.len);
-    std::uint32_t x = p.seed;
-    for (auto& b : out) {
-        x = x * 1664525u + 1013904223u;
-        b = static_cast<std::uint8_t>(x >> 24);
-    }
-    return out;
-}
-
-Arg text(std::string_view s) {
-    return to_bytes(s);
-}
-
-std::string read_text(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        std::cerr << "make_vectors: cannot read " << path << "\n";
-        std::exit(1);
-    }
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 std::string trim(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
         s.pop_back();
     return s;
 }
-
-// --- operations: JS name -> the native call ---------------------------------
-
-// Every outcome as the wasm module would leave it: status + result buffer bytes.
-struct Outcome {
-    int status;
-    Bytes buffer;
-};
-Outcome ok(std::string_view s) {
-    return {0, to_bytes(s)};
-}
-Outcome ok(Bytes b) {
-    return {0, std::move(b)};
-}
-template <class T> Outcome outcome(const Result<T>& r) {
-    if (!r.ok())
-        return {static_cast<int>(r.error().code), to_bytes(r.error().detail)};
-    return ok(*r);
-}
-
-struct Call {
-    std::vector<Bytes> bytes; // the byte arguments, in order
-    std::vector<std::uint32_t> ints;
-};
-using Operation = std::function<Outcome(const Call&)>;
-
-const std::map<std::string, Operation>& operations() {
-    static const std::map<std::string, Operation> table = {
-        {"toHex", [](const Call& c) { return ok(edge::hex_encode(c.bytes.at(0))); }},
-        {"fromHex", [](const Call& c) { return outcome(edge::hex_decode(c.bytes.at(0))); }},
-        {"toNix32", [](const Call& c) { return ok(edge::nix32_encode(c.bytes.at(0))); }},
-        {"fromNix32",
-         [](const Call& c) { return outcome(edge::nix32_decode(c.bytes.at(0), c.ints.at(0))); }},
-        {"toBase64", [](const Call& c) { return ok(edge::base64_encode(c.bytes.at(0))); }},
-        {"fromBase64", [](const Call& c) { return outcome(edge::base64_decode(c.bytes.at(0))); }},
-        {"sha256", [](const Call& c) { return ok(edge::sha256(c.bytes.at(0))); }},
-        {"narinfoParse", [](const Call& c) { return outcome(edge::narinfo_parse(c.bytes.at(0))); }},
-        {"narinfoCanonical",
-         [](const Call& c) { return outcome(edge::narinfo_canonical(c.bytes.at(0))); }},
-        {"narinfoFingerprint",
-         [](const Call& c) { return outcome(edge::narinfo_fingerprint(c.bytes.at(0))); }},
-        {"narinfoVerify",
-         [](const Call& c) { return outcome(edge::narinfo_verify(c.bytes.at(0), c.bytes.at(1))); }},
-        {"publicKeyParse",
-         [](const Call& c) { return outcome(edge::public_key_parse(c.bytes.at(0))); }},
-        {"signatureVerify",
-         [](const Call& c) {
-             return outcome(edge::signature_verify(c.bytes.at(0), c.bytes.at(1), c.bytes.at(2)));
-         }},
-    };
-    return table;
-}
-
-// --- the vector file ----------------------------------------------------------
-
-constexpr std::size_t inline_limit = 64 * 1024; // larger results are stored as their SHA-256
-
-class Vectors {
-  public:
-    // `note` says what the vector is about (the Ed25519 cases need it).
-    void add(const std::string& name, const std::string& op, std::vector<Arg> args,
-             const std::string& note = "") {
-        Call call;
-        json jargs = json::array();
-        for (auto& arg : args) {
-            if (auto* b = std::get_if<Bytes>(&arg)) {
-                jargs.push_back({{"hex", encoding::to_hex(*b)}});
-                call.bytes.push_back(*b);
-            } else if (auto* n = std::get_if<std::uint32_t>(&arg)) {
-                jargs.push_back({{"u32", *n}});
-                call.ints.push_back(*n);
-            } else {
-                auto p = std::get<Pattern>(arg);
-                jargs.push_back({{"pattern", {{"len", p.len}, {"seed", p.seed}}}});
-                call.bytes.push_back(pattern_bytes(p));
-            }
-        }
-        Outcome out = operations().at(op)(call);
-        json expect = {
-            {"status", out.status},
-            {"error", out.status ? error_code_name(static_cast<ErrorCode>(out.status)) : ""}};
-        if (out.buffer.size() <= inline_limit)
-            expect["hex"] = encoding::to_hex(out.buffer);
-        else
-            expect["sha256"] = encoding::to_hex(Sha256::digest(out.buffer));
-        if (!names_.insert(name).second) {
-            std::cerr << "make_vectors: duplicate vector name " << name << "\n";
-            std::exit(1);
-        }
-        json vector = {
-            {"name", name}, {"op", op}, {"args", std::move(jargs)}, {"expect", std::move(expect)}};
-        if (!note.empty())
-            vector["note"] = note;
-        vectors_.push_back(std::move(vector));
-        last_status_ = out.status;
-    }
-
-    int last_status() const { return last_status_; }
-
-    json document() const { return {{"version", 1}, {"vectors", vectors_}}; }
-    std::size_t size() const { return vectors_.size(); }
-
-  private:
-    json vectors_ = json::array();
-    std::set<std::string> names_;
-    int last_status_ = 0;
-};
 
 Bytes random_bytes(std::mt19937& rng, std::size_t n) {
     Bytes out(n);
@@ -557,6 +406,12 @@ int main(int argc, char** argv) {
     ed25519_vectors(v);
     key_vectors(v, data);
     narinfo_vectors(v, data);
+    manifest_vectors(v);
+    range_vectors(v);
+    edge_name_vectors(v);
+    chunker_vectors(v);
+    nar_listing_vectors(v, data);
+    zstd_vectors(v);
     std::ofstream out(argv[1], std::ios::binary);
     out << v.document().dump() << "\n";
     if (!out.flush()) {

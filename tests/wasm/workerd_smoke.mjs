@@ -36,6 +36,17 @@ export default {
     out.badHex = core.fromHex('zz');
     const narinfo = await request.text();
     out.fingerprint = core.narinfoFingerprint(narinfo).value;
+    const manifest =
+      'nixedge-manifest 1\\n' +
+      'nar-hash sha256:00xyyr3fi8l6hb839bv3f7yb86yjv7xi1cgh1xnhipym4asvb4aq\\n' +
+      'nar-size 1048883\\n' +
+      'chunk ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb 300 120\\n' +
+      'chunk 3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d 1048576 400000\\n' +
+      'chunk ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb 7 16\\n';
+    const plan = core.rangePlan(manifest, 'bytes=-20').value;
+    out.range = plan.contentRange + ' ' + JSON.stringify(plan.span);
+    out.kind = core.kind;
+    out.labOps = ['chunkLengths', 'narListing', 'zstdDecompress', 'zstdCompressFrame'].filter((op) => core.has(op) || op in core).length;
     let last;
     for (let i = 0; i < 2000; ++i) last = core.sha256(new Uint8Array(4096).fill(i & 255));
     out.loop = last.ok;
@@ -64,6 +75,9 @@ try {
     fingerprint:
       '1;/nix/store/z1x7778cix14wkf9vyvv4cb11626crip-nixedge-dep;sha256:00kjynz8n03652qccs76ivsvark3pr3dfr6w1ba3x7bx83kcknvv;120;',
     loop: true,
+    range: 'bytes 400116-400135/400136 {"firstChunk":1,"firstOffset":399996,"lastChunk":2,"lastEnd":16}',
+    kind: 'edge',
+    labOps: 0,
   };
   for (const [k, v] of Object.entries(expect)) {
     if (got[k] !== v) {

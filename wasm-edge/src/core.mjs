@@ -1,4 +1,6 @@
-// Thin JS wrapper over nixedge-edge.wasm (the C++ core). No I/O here: it only
+// Thin JS wrapper over the C++ core compiled to wasm: nixedge-edge.wasm (what
+// the Worker ships: the 'edge' operations) or nixedge-core.wasm (the same plus
+// the 'lab' operations, for vectors and benchmarks). No I/O here: it only
 // moves bytes in and out of the module. Works in Node (give it the .wasm bytes)
 // and in workerd (give it the WebAssembly.Module that `import m from './x.wasm'`
 // yields).
@@ -6,33 +8,67 @@
 //   const core = await loadCore(moduleOrBytes);
 //   core.sha256(bytes)            -> {ok: true, value: Uint8Array(32)}
 //   core.fromHex('zz')            -> {ok: false, code: 1, name: 'invalid_encoding', detail: '...'}
+//   core.has('chunkLengths')      -> false on the edge module (and no core.chunkLengths)
 //
-// ABI (see exports.cpp): inputs are (ptr, len) pairs from ne_alloc; every
+// ABI (see abi.cpp): inputs are (ptr, len) pairs from ne_alloc; every
 // export returns 0 or an ErrorCode; the output (value or error detail) is read
 // from ne_result_ptr()/ne_result_len().
 
 export const ABI_VERSION = 1;
 
-// One row per operation; adding an export to exports.cpp means adding a row here.
+// One row per operation; adding an export to exports_{edge,lab}.cpp means adding a row here.
+// module: 'edge' = in both modules (a module without it is refused),
+//         'lab'  = only in nixedge-core.wasm (absent from the edge module: tolerated).
 // args: 'bytes' = Uint8Array or string (UTF-8), passed as (ptr, len);
-//       'u32'   = integer.
+//       'u32'   = integer in [0, 2^32); 'i32' = integer in [-2^31, 2^31).
 // result: 'bytes' = Uint8Array (a copy), 'text' = string (UTF-8), 'json' = parsed JSON.
 export const OPERATIONS = {
-  toHex: { fn: 'ne_hex_encode', args: ['bytes'], result: 'text' },
-  fromHex: { fn: 'ne_hex_decode', args: ['bytes'], result: 'bytes' },
-  toNix32: { fn: 'ne_nix32_encode', args: ['bytes'], result: 'text' },
-  fromNix32: { fn: 'ne_nix32_decode', args: ['bytes', 'u32'], result: 'bytes' },
-  toBase64: { fn: 'ne_base64_encode', args: ['bytes'], result: 'text' },
-  fromBase64: { fn: 'ne_base64_decode', args: ['bytes'], result: 'bytes' },
-  sha256: { fn: 'ne_sha256', args: ['bytes'], result: 'bytes' },
-  narinfoParse: { fn: 'ne_narinfo_parse', args: ['bytes'], result: 'json' },
-  narinfoCanonical: { fn: 'ne_narinfo_canonical', args: ['bytes'], result: 'text' },
-  narinfoFingerprint: { fn: 'ne_narinfo_fingerprint', args: ['bytes'], result: 'text' },
+  toHex: { module: 'edge', fn: 'ne_hex_encode', args: ['bytes'], result: 'text' },
+  fromHex: { module: 'edge', fn: 'ne_hex_decode', args: ['bytes'], result: 'bytes' },
+  toNix32: { module: 'edge', fn: 'ne_nix32_encode', args: ['bytes'], result: 'text' },
+  fromNix32: { module: 'edge', fn: 'ne_nix32_decode', args: ['bytes', 'u32'], result: 'bytes' },
+  toBase64: { module: 'edge', fn: 'ne_base64_encode', args: ['bytes'], result: 'text' },
+  fromBase64: { module: 'edge', fn: 'ne_base64_decode', args: ['bytes'], result: 'bytes' },
+  sha256: { module: 'edge', fn: 'ne_sha256', args: ['bytes'], result: 'bytes' },
+  narinfoParse: { module: 'edge', fn: 'ne_narinfo_parse', args: ['bytes'], result: 'json' },
+  narinfoCanonical: { module: 'edge', fn: 'ne_narinfo_canonical', args: ['bytes'], result: 'text' },
+  narinfoFingerprint: { module: 'edge', fn: 'ne_narinfo_fingerprint', args: ['bytes'], result: 'text' },
   // (narinfo, trusted keys "name:base64 ...") -> name of the key that signed it
-  narinfoVerify: { fn: 'ne_narinfo_verify', args: ['bytes', 'bytes'], result: 'text' },
-  publicKeyParse: { fn: 'ne_public_key_parse', args: ['bytes'], result: 'text' },
+  narinfoVerify: { module: 'edge', fn: 'ne_narinfo_verify', args: ['bytes', 'bytes'], result: 'text' },
+  publicKeyParse: { module: 'edge', fn: 'ne_public_key_parse', args: ['bytes'], result: 'text' },
   // (public key "name:base64", message, signature "name:base64") -> ok or bad_signature
-  signatureVerify: { fn: 'ne_signature_verify', args: ['bytes', 'bytes', 'bytes'], result: 'text' },
+  signatureVerify: {
+    module: 'edge',
+    fn: 'ne_signature_verify',
+    args: ['bytes', 'bytes', 'bytes'],
+    result: 'text',
+  },
+  // manifest bytes -> {name, narHash, narSize, storedSize, chunks: [{hash, rawSize, storedSize}]}
+  manifestDecode: { module: 'edge', fn: 'ne_manifest_decode', args: ['bytes'], result: 'json' },
+  // bytes -> their name as a manifest (hex SHA-256), without decoding them
+  manifestName: { module: 'edge', fn: 'ne_manifest_name', args: ['bytes'], result: 'text' },
+  // (manifest bytes, Range header value or '') -> {status: 200|206|416, first, last,
+  //  contentLength, contentRange, storedSize, span: {firstChunk, firstOffset, lastChunk, lastEnd} | null}
+  rangePlan: { module: 'edge', fn: 'ne_range_plan', args: ['bytes', 'bytes'], result: 'json' },
+  // "/nix/store/<hash>-<name>" -> {storePath, hash, name}
+  storePathParse: { module: 'edge', fn: 'ne_store_path_parse', args: ['bytes'], result: 'json' },
+  // cache name -> ok (empty) or invalid_cache_name
+  cacheNameValidate: { module: 'edge', fn: 'ne_cache_name_validate', args: ['bytes'], result: 'text' },
+  // "nar/<64 hex>.nar.zst" -> the manifest's name (64 hex)
+  narUrlParse: { module: 'edge', fn: 'ne_nar_url_parse', args: ['bytes'], result: 'text' },
+  // (kind, cache, hash) -> object key; kinds: layout_marker sync_plan sync_status
+  // chunk manifest (hash) nix_cache_info (cache) narinfo listing (cache, store hash)
+  bucketKey: { module: 'edge', fn: 'ne_bucket_key', args: ['bytes', 'bytes', 'bytes'], result: 'text' },
+
+  // --- lab: nixedge-core.wasm only ---
+  // (data, min, avg, max) -> [chunk length, ...] (FastCDC)
+  chunkLengths: { module: 'lab', fn: 'ne_chunk_lengths', args: ['bytes', 'u32', 'u32', 'u32'], result: 'json' },
+  // NAR -> Nix's .ls listing (JSON text, byte-exact as Nix writes it)
+  narListing: { module: 'lab', fn: 'ne_nar_listing', args: ['bytes'], result: 'text' },
+  // concatenated zstd frames -> raw bytes
+  zstdDecompress: { module: 'lab', fn: 'ne_zstd_decompress', args: ['bytes'], result: 'bytes' },
+  // (data, level) -> one zstd frame with content size and checksum
+  zstdCompressFrame: { module: 'lab', fn: 'ne_zstd_compress_frame', args: ['bytes', 'i32'], result: 'bytes' },
 };
 
 const encoder = new TextEncoder();
@@ -82,6 +118,8 @@ class Core {
   #exports = null;
   #memoryRef = { memory: null };
   #errorNames = new Map(); // code -> name, read from the module once
+  #available = new Set(); // the OPERATIONS this module has
+  #kind = 'edge';
 
   constructor(module) {
     this.#module = module;
@@ -92,12 +130,28 @@ class Core {
       if (name === 'unknown') break;
       this.#errorNames.set(code, name);
     }
-    for (const [name, op] of Object.entries(OPERATIONS)) {
-      if (typeof this.#exports[op.fn] !== 'function') {
-        throw new Error(`nixedge wasm: module lacks export ${op.fn} (for ${name})`);
+    // The core module has every operation; the edge module every 'edge' one.
+    const hasExport = (op) => typeof this.#exports[op.fn] === 'function';
+    const ops = Object.entries(OPERATIONS);
+    this.#kind = ops.some(([, op]) => op.module === 'lab' && hasExport(op)) ? 'core' : 'edge';
+    for (const [name, op] of ops) {
+      if (!hasExport(op)) {
+        if (op.module === 'lab' && this.#kind === 'edge') continue;
+        throw new Error(`nixedge wasm: ${this.#kind} module lacks export ${op.fn} (for ${name})`);
       }
+      this.#available.add(name);
       this[name] = (...args) => this.call(op, args);
     }
+  }
+
+  // Whether this module has operation `name` (lab operations: only the core module).
+  has(name) {
+    return this.#available.has(name);
+  }
+
+  // 'edge' (nixedge-edge.wasm: edge operations only) or 'core' (nixedge-core.wasm).
+  get kind() {
+    return this.#kind;
   }
 
   #instantiate() {
@@ -139,6 +193,7 @@ class Core {
   callRaw(name, args) {
     const op = OPERATIONS[name];
     if (!op) throw new TypeError(`nixedge wasm: no operation ${name}`);
+    if (!this.#available.has(name)) throw new TypeError(`nixedge wasm: this ${this.#kind} module lacks ${name}`);
     return this.#invoke(op, args);
   }
 
@@ -155,8 +210,8 @@ class Core {
     try {
       const params = [];
       for (let i = 0; i < args.length; ++i) {
-        if (op.args[i] === 'u32') {
-          params.push(toU32(args[i], op.fn));
+        if (op.args[i] === 'u32' || op.args[i] === 'i32') {
+          params.push(toInt(args[i], op.args[i], op.fn));
           continue;
         }
         const bytes = toBytes(args[i], op.fn);
@@ -218,9 +273,11 @@ function toBytes(value, fn) {
   throw new TypeError(`${fn}: expected bytes or string, got ${typeof value}`);
 }
 
-function toU32(value, fn) {
-  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-    throw new TypeError(`${fn}: expected an unsigned 32-bit integer, got ${value}`);
+function toInt(value, kind, fn) {
+  const [min, max] = kind === 'u32' ? [0, 0xffffffff] : [-0x80000000, 0x7fffffff];
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const what = kind === 'u32' ? 'an unsigned' : 'a signed';
+    throw new TypeError(`${fn}: expected ${what} 32-bit integer, got ${value}`);
   }
   return value;
 }

@@ -1,7 +1,13 @@
-// What the edge module can do, as plain C++ over bytes. exports.cpp wraps each
-// function in the C ABI; tests/wasm/make_vectors.cpp calls the very same
-// functions natively, so native and wasm outputs can be compared one to one.
-// Nothing here is wasm-specific and nothing here keeps state.
+// What the wasm modules can do, as plain C++ over bytes, in two groups:
+//   - nixedge::edge (operations_edge.cpp): what the Worker needs. In both
+//     nixedge-edge.wasm and nixedge-core.wasm; wrapped by exports_edge.cpp.
+//   - nixedge::lab (operations_lab.cpp): chunking, zstd and NAR parsing, which
+//     only the lab runs. Only in nixedge-core.wasm (vectors and benchmarks of
+//     the core on wasm32); wrapped by exports_lab.cpp. The edge module must
+//     not carry them (tests/wasm checks its link map).
+// tests/wasm/make_vectors.cpp calls the very same functions natively, so
+// native and wasm outputs can be compared one to one. Nothing here is
+// wasm-specific and nothing here keeps state.
 #pragma once
 
 #include "nixedge/bytes.hpp"
@@ -47,4 +53,53 @@ Result<std::string> public_key_parse(ByteView text);
 // Ok with an empty result, or bad_signature.
 Result<std::string> signature_verify(ByteView public_key, ByteView message, ByteView signature);
 
+// --- manifests and Range ----------------------------------------------------------
+// The manifest as JSON: {"name": manifest_name, "narHash": "sha256:<nix32>",
+// "narSize", "storedSize" (sum of stored sizes: the .nar.zst's length),
+// "chunks": [{"hash": hex, "rawSize", "storedSize"}, ...]}. Sizes are JSON
+// numbers (exact: the manifest limits keep them below 2^47).
+Result<std::string> manifest_decode(ByteView bytes);
+// The name of these bytes as a manifest (lowercase hex SHA-256); no decoding.
+std::string manifest_name(ByteView bytes);
+// The answer to a GET of the NAR the manifest describes, with `Range:
+// range_header` (empty: no header), as JSON:
+//   {"status": 200 | 206 | 416, "first", "last" (206: the inclusive byte
+//    range, else null), "contentLength" (200, 206; else null), "contentRange"
+//    (206: "bytes a-b/T", 416: "bytes */T", else null), "storedSize": T,
+//    "span": {"firstChunk", "firstOffset", "lastChunk", "lastEnd"} | null}
+// span: the chunk objects to fetch, the first from firstOffset, the last up to
+// lastEnd (exclusive); null when nothing is sent (416, or an empty body).
+// Fails only for a malformed manifest; a malformed header means 200.
+Result<std::string> range_plan(ByteView manifest, ByteView range_header);
+
+// --- names -------------------------------------------------------------------------
+// A full store path "/nix/store/<hash>-<name>" as JSON {"storePath", "hash", "name"}.
+Result<std::string> store_path_parse(ByteView text);
+// Ok (empty) or invalid_cache_name.
+Result<std::string> cache_name_validate(ByteView name);
+// "nar/<64 hex>.nar.zst" (a narinfo's URL) -> the manifest's name (the hex).
+Result<std::string> nar_url_parse(ByteView url);
+// The bucket key of an object, as bucket_layout.hpp names it. kind is the
+// bucket_key function's name: layout_marker, sync_plan, sync_status (no
+// arguments), chunk, manifest (hash: 64 lowercase hex), nix_cache_info
+// (cache), narinfo, listing (cache and a 32-character store hash). Arguments
+// a kind does not take must be empty; all are validated.
+Result<std::string> bucket_key(ByteView kind, ByteView cache, ByteView hash);
+
 } // namespace nixedge::edge
+
+namespace nixedge::lab {
+
+// FastCDC boundaries of `data` fed in one piece, as a JSON array of chunk lengths.
+Result<std::string> chunk_lengths(ByteView data, std::uint32_t min_size, std::uint32_t avg_size,
+                                  std::uint32_t max_size);
+// Nix's .ls listing of a NAR, or why the NAR is refused.
+Result<std::string> nar_listing(ByteView nar);
+// Concatenated zstd frames -> the raw bytes (at most max_decompressed_size).
+inline constexpr std::uint64_t max_decompressed_size = std::uint64_t{256} << 20;
+Result<Bytes> zstd_decompress(ByteView frames);
+// One frame with content size and checksum, as the lab stores chunks. The
+// bytes depend on the zstd version; only what they decompress to is fixed.
+Result<Bytes> zstd_compress_frame(ByteView data, std::int32_t level);
+
+} // namespace nixedge::lab

@@ -1,20 +1,25 @@
 #include "operations.hpp"
 
+#include "nixedge/bucket_layout.hpp"
 #include "nixedge/encoding.hpp"
 #include "nixedge/keys.hpp"
+#include "nixedge/manifest.hpp"
 #include "nixedge/narinfo.hpp"
+#include "nixedge/range.hpp"
 #include "nixedge/sha256.hpp"
+#include "nixedge/store_path.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <string_view>
 
 namespace nixedge::edge {
 
 namespace {
 
-// Just enough JSON writing for flat objects of strings, numbers and string
-// arrays. Always valid UTF-8: bytes that are not UTF-8 become U+FFFD (the
-// narinfo parser accepts any bytes in free-text fields such as System).
+// Just enough JSON writing for objects of strings, numbers, string arrays and
+// nested values written by another JsonObject. Always valid UTF-8: bytes that are not UTF-8 become
+// U+FFFD (the narinfo parser accepts any bytes in free-text fields such as System).
 class JsonObject {
   public:
     JsonObject& field(std::string_view key, std::string_view value) {
@@ -27,9 +32,11 @@ class JsonObject {
         out_ += std::to_string(value);
         return *this;
     }
-    JsonObject& null_field(std::string_view key) {
+    JsonObject& null_field(std::string_view key) { return json_field(key, "null"); }
+    // `json` is written as it is: a finished JsonObject, or an array of them.
+    JsonObject& json_field(std::string_view key, std::string_view json) {
         name(key);
-        out_ += "null";
+        out_ += json;
         return *this;
     }
     template <class Range, class Project>
@@ -240,6 +247,181 @@ Result<std::string> signature_verify(ByteView public_key, ByteView message, Byte
     if (!verify(*key, as_chars(message), *sig))
         return make_error(ErrorCode::bad_signature, "Ed25519 signature does not verify");
     return std::string();
+}
+
+// --- manifests and Range ----------------------------------------------------------
+
+namespace {
+
+std::string span_json(const ChunkSpan& span) {
+    return JsonObject()
+        .field("firstChunk", span.first_chunk)
+        .field("firstOffset", span.first_offset)
+        .field("lastChunk", span.last_chunk)
+        .field("lastEnd", span.last_end)
+        .finish();
+}
+
+std::optional<Sha256Digest> lowercase_hex_digest(std::string_view text) {
+    if (text.size() != 64 || text.find_first_not_of("0123456789abcdef") != std::string_view::npos)
+        return std::nullopt;
+    Sha256Digest digest{};
+    auto bytes = encoding::from_hex(text);
+    std::copy(bytes->begin(), bytes->end(), digest.begin());
+    return digest;
+}
+
+} // namespace
+
+Result<std::string> manifest_decode(ByteView bytes) {
+    auto manifest = decode_manifest(bytes);
+    if (!manifest)
+        return manifest.error();
+    std::string chunks = "[";
+    for (const auto& chunk : manifest->chunks) {
+        if (chunks.size() > 1)
+            chunks += ',';
+        chunks += JsonObject()
+                      .field("hash", encoding::to_hex(chunk.hash))
+                      .field("rawSize", chunk.raw_size)
+                      .field("storedSize", chunk.stored_size)
+                      .finish();
+    }
+    chunks += ']';
+    return JsonObject()
+        .field("name", nixedge::manifest_name(bytes))
+        .field("narHash", "sha256:" + encoding::to_nix32(manifest->nar_hash))
+        .field("narSize", manifest->nar_size)
+        .field("storedSize", manifest->stored_size())
+        .json_field("chunks", chunks)
+        .finish();
+}
+
+std::string manifest_name(ByteView bytes) {
+    return nixedge::manifest_name(bytes);
+}
+
+Result<std::string> range_plan(ByteView manifest_bytes, ByteView range_header) {
+    auto manifest = decode_manifest(manifest_bytes);
+    if (!manifest)
+        return manifest.error();
+    const std::uint64_t total = manifest->stored_size();
+    JsonObject answer;
+    auto range = parse_range_header(as_chars(range_header), total);
+    if (!range) { // range_not_satisfiable: the only error parse_range_header returns
+        return answer.field("status", std::uint64_t{416})
+            .null_field("first")
+            .null_field("last")
+            .null_field("contentLength")
+            .field("contentRange", content_range_unsatisfied(total))
+            .field("storedSize", total)
+            .null_field("span")
+            .finish();
+    }
+    if (!*range) {
+        answer.field("status", std::uint64_t{200})
+            .null_field("first")
+            .null_field("last")
+            .field("contentLength", total)
+            .null_field("contentRange")
+            .field("storedSize", total);
+        if (total == 0)
+            return answer.null_field("span").finish();
+        auto span = plan_chunk_span(*manifest, ByteRange{0, total - 1});
+        if (!span)
+            return span.error();
+        return answer.json_field("span", span_json(*span)).finish();
+    }
+    const ByteRange& bytes = **range;
+    auto span = plan_chunk_span(*manifest, bytes);
+    if (!span)
+        return span.error();
+    return answer.field("status", std::uint64_t{206})
+        .field("first", bytes.first)
+        .field("last", bytes.last)
+        .field("contentLength", bytes.length())
+        .field("contentRange", content_range(bytes, total))
+        .field("storedSize", total)
+        .json_field("span", span_json(*span))
+        .finish();
+}
+
+// --- names -------------------------------------------------------------------------
+
+Result<std::string> store_path_parse(ByteView text) {
+    auto path = parse_store_path(as_chars(text));
+    if (!path)
+        return path.error();
+    return JsonObject()
+        .field("storePath", path->full())
+        .field("hash", path->hash)
+        .field("name", path->name)
+        .finish();
+}
+
+Result<std::string> cache_name_validate(ByteView name) {
+    if (auto valid = validate_cache_name(as_chars(name)); !valid)
+        return valid.error();
+    return std::string();
+}
+
+Result<std::string> nar_url_parse(ByteView url) {
+    auto hash = parse_nar_url(as_chars(url));
+    if (!hash)
+        return hash.error();
+    return encoding::to_hex(*hash);
+}
+
+Result<std::string> bucket_key(ByteView kind_bytes, ByteView cache_bytes, ByteView hash_bytes) {
+    const auto kind = as_chars(kind_bytes), cache = as_chars(cache_bytes),
+               hash = as_chars(hash_bytes);
+    enum Takes { nothing, digest, cache_only, cache_and_store_hash };
+    auto takes = [&]() -> std::optional<Takes> {
+        if (kind == "layout_marker" || kind == "sync_plan" || kind == "sync_status")
+            return nothing;
+        if (kind == "chunk" || kind == "manifest")
+            return digest;
+        if (kind == "nix_cache_info")
+            return cache_only;
+        if (kind == "narinfo" || kind == "listing")
+            return cache_and_store_hash;
+        return std::nullopt;
+    }();
+    if (!takes)
+        return make_error(ErrorCode::invalid_argument,
+                          "unknown bucket key kind '" + std::string(kind) + "'");
+    const bool wants_cache = *takes == cache_only || *takes == cache_and_store_hash;
+    const bool wants_hash = *takes == digest || *takes == cache_and_store_hash;
+    if (!wants_cache && !cache.empty())
+        return make_error(ErrorCode::invalid_argument,
+                          "bucket key kind '" + std::string(kind) + "' takes no cache name");
+    if (!wants_hash && !hash.empty())
+        return make_error(ErrorCode::invalid_argument,
+                          "bucket key kind '" + std::string(kind) + "' takes no hash");
+    if (wants_cache)
+        if (auto valid = validate_cache_name(cache); !valid)
+            return valid.error();
+    switch (*takes) {
+    case nothing:
+        return kind == "layout_marker" ? bucket_key::layout_marker()
+               : kind == "sync_plan"   ? bucket_key::sync_plan()
+                                       : bucket_key::sync_status();
+    case digest: {
+        auto parsed = lowercase_hex_digest(hash);
+        if (!parsed)
+            return make_error(ErrorCode::invalid_argument,
+                              std::string(kind) + " hash must be 64 lowercase hex digits");
+        return kind == "chunk" ? bucket_key::chunk(*parsed) : bucket_key::manifest(*parsed);
+    }
+    case cache_only:
+        return bucket_key::nix_cache_info(cache);
+    case cache_and_store_hash:
+        if (auto valid = validate_store_hash(hash); !valid)
+            return valid.error();
+        return kind == "narinfo" ? bucket_key::narinfo(cache, hash)
+                                 : bucket_key::listing(cache, hash);
+    }
+    return make_error(ErrorCode::internal, "unreachable");
 }
 
 } // namespace nixedge::edge
