@@ -8,17 +8,17 @@
 #include "sodium/core.h"
 #include "sodium/utils.h"
 
-void sodium_memzero(void *const pnt, const size_t len) {
+void sodium_memzero(void* const pnt, const size_t len) {
     /* volatile stores: the compiler may not drop them as dead. */
-    volatile unsigned char *volatile p = (volatile unsigned char *volatile)pnt;
+    volatile unsigned char* volatile p = (volatile unsigned char* volatile)pnt;
     for (size_t i = 0; i < len; i++)
         p[i] = 0U;
 }
 
 /* Constant time: 0 if equal, -1 otherwise. */
-int sodium_memcmp(const void *const b1_, const void *const b2_, size_t len) {
-    const volatile unsigned char *volatile b1 = (const volatile unsigned char *volatile)b1_;
-    const volatile unsigned char *volatile b2 = (const volatile unsigned char *volatile)b2_;
+int sodium_memcmp(const void* const b1_, const void* const b2_, size_t len) {
+    const volatile unsigned char* volatile b1 = (const volatile unsigned char* volatile)b1_;
+    const volatile unsigned char* volatile b2 = (const volatile unsigned char* volatile)b2_;
     volatile unsigned char d = 0U;
     for (size_t i = 0; i < len; i++)
         d |= b1[i] ^ b2[i];
@@ -26,7 +26,7 @@ int sodium_memcmp(const void *const b1_, const void *const b2_, size_t len) {
 }
 
 /* Constant time: 1 if all bytes are zero, 0 otherwise. */
-int sodium_is_zero(const unsigned char *n, const size_t nlen) {
+int sodium_is_zero(const unsigned char* n, const size_t nlen) {
     volatile unsigned char d = 0U;
     for (size_t i = 0; i < nlen; i++)
         d |= n[i];
@@ -34,4 +34,6 @@ int sodium_is_zero(const unsigned char *n, const size_t nlen) {
 }
 
 /* libsodium calls this on API misuse (never on bad input); there is no handler. */
-void sodium_misuse(void) { abort(); }
+void sodium_misuse(void) {
+    abort();
+}
