@@ -14,7 +14,7 @@ DEBIAN_PACKAGES=(
   binaryen wabt emscripten
   # libraries (native build)
   libboost1.81-dev libsodium-dev libzstd-dev zstd libssl-dev nlohmann-json3-dev
-  catch2 libtomlplusplus-dev
+  catch2 libtomlplusplus-dev libsqlite3-dev sqlite3 libarchive-dev
   # the real Nix client for cross-checks
   nix-bin
 )
