@@ -14,7 +14,8 @@ DEBIAN_PACKAGES=(
   binaryen wabt emscripten
   # libraries (native build)
   libboost1.81-dev libsodium-dev libzstd-dev zstd libssl-dev nlohmann-json3-dev
-  catch2 libtomlplusplus-dev libsqlite3-dev sqlite3 libarchive-dev
+  catch2 libtomlplusplus-dev libsqlite3-dev sqlite3
+  liblzma-dev libbz2-dev libbrotli-dev xz-utils bzip2 brotli
   # the real Nix client for cross-checks
   nix-bin
 )
