@@ -32,6 +32,18 @@ std::string_view error_code_name(ErrorCode code) {
         return "limit_exceeded";
     case ErrorCode::internal:
         return "internal";
+    case ErrorCode::token_malformed:
+        return "token_malformed";
+    case ErrorCode::token_unsupported_algorithm:
+        return "token_unsupported_algorithm";
+    case ErrorCode::token_bad_signature:
+        return "token_bad_signature";
+    case ErrorCode::token_expired:
+        return "token_expired";
+    case ErrorCode::token_not_yet_valid:
+        return "token_not_yet_valid";
+    case ErrorCode::token_revoked:
+        return "token_revoked";
     }
     return "unknown";
 }

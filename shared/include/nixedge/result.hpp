@@ -28,6 +28,14 @@ enum class ErrorCode : std::uint16_t {
     invalid_argument = 12,
     limit_exceeded = 13,
     internal = 14,
+    // Bearer tokens (the lab's auth): each reason a token is refused, so the
+    // HTTP layer can answer 401 and log why.
+    token_malformed = 15,
+    token_unsupported_algorithm = 16,
+    token_bad_signature = 17,
+    token_expired = 18,
+    token_not_yet_valid = 19,
+    token_revoked = 20,
 };
 
 std::string_view error_code_name(ErrorCode code);

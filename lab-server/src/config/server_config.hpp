@@ -1,0 +1,132 @@
+// The lab server's configuration: one struct whose member initializers are
+// the defaults (and the only place they are written), filled from
+// server.toml and the environment, and validated completely at load. The
+// checked-in lab-server/server.toml lists every key with its default, unit
+// and meaning; tests keep it and this struct in step.
+//
+// Rules of the file: unknown keys and sections are errors (with their dotted
+// path), so are wrong types and out-of-range values; every problem is
+// reported at once. Sizes are integers in bytes; durations are strings such as
+// "30s", "15m", "1h", "30d", "1y" (config/duration.hpp). Relative paths:
+// server.data_dir is relative to the server's working directory; the SQLite
+// file of database.url and storage.path are relative to server.data_dir. A
+// loaded config holds them made absolute, so it says exactly what the server
+// uses and renders back to a file that loads to the same config. Secrets never
+// come from the file (config/secrets.hpp).
+#pragma once
+
+#include "config/duration.hpp"
+#include "config/environment.hpp"
+#include "nixedge/bytes.hpp"
+#include "nixedge/chunker.hpp"
+#include "nixedge/result.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nixedge::lab {
+
+inline constexpr std::uint64_t KiB = 1024;
+inline constexpr std::uint64_t MiB = 1024 * KiB;
+inline constexpr std::uint64_t GiB = 1024 * MiB;
+
+struct ListenAddress {
+    std::string host = "127.0.0.1"; // an IPv6 address without its brackets
+    std::uint16_t port = 8080;      // 0: any free port (what tests use)
+
+    std::string to_string() const; // brackets IPv6 hosts again
+    bool operator==(const ListenAddress&) const = default;
+};
+
+// "host:port" with host an IPv4 address, a name, or "[IPv6]". Nothing is resolved.
+Result<ListenAddress> parse_listen_address(std::string_view text);
+
+// "s3" is recognised but refused until the S3 backend exists.
+enum class StorageType { local };
+
+struct ServerConfig {
+    // Per-request limits: anything larger is refused before it is read.
+    struct Limits {
+        std::uint64_t max_header_bytes = 16 * KiB; // request line + all headers
+        std::uint64_t max_narinfo_bytes = 64 * KiB;
+        std::uint64_t max_nar_bytes = 64 * GiB; // one NAR upload, as sent
+        bool operator==(const Limits&) const = default;
+    };
+    struct Timeouts {
+        Seconds request_header{30}; // from connection or previous response to a full header
+        Seconds read{60};           // longest pause while a request body arrives
+        Seconds write{60};          // longest pause while a response is sent
+        Seconds idle{75};           // keep-alive connection with no request
+        bool operator==(const Timeouts&) const = default;
+    };
+    struct Server {
+        ListenAddress listen;
+        std::uint32_t io_threads = 0;     // 0: one per core
+        std::uint32_t worker_threads = 0; // CPU-heavy work (hashing, zstd); 0: one per core
+        std::filesystem::path data_dir = "./nixedge-data";
+        Limits limits;
+        Timeouts timeouts;
+        bool operator==(const Server&) const = default;
+    };
+    struct Database {
+        // Only sqlite:// for now; postgresql:// is recognised and refused. A URL
+        // with a password belongs in NIXEDGE_DATABASE_URL, which replaces this.
+        std::string url = "sqlite://nixedge.sqlite";
+
+        // The file of a sqlite:// URL (absolute once loaded); empty for other schemes.
+        std::filesystem::path sqlite_file() const;
+        bool operator==(const Database&) const = default;
+    };
+    struct Storage {
+        StorageType type = StorageType::local;
+        std::filesystem::path path = "bucket"; // relative: to data_dir
+        bool operator==(const Storage&) const = default;
+    };
+    struct Chunking {
+        ChunkerParams sizes; // FastCDC min/avg/max bytes; defaults live in ChunkerParams
+        int zstd_level = 3;  // per chunk; 1..19
+        bool operator==(const Chunking&) const = default;
+    };
+    struct Caches {
+        // Defaults for new caches. Priority 41 sits just behind cache.nixos.org (40).
+        std::int32_t default_priority = 41;
+        Seconds default_retention{0}; // 0: keep forever
+        bool operator==(const Caches&) const = default;
+    };
+    struct Uploads {
+        // How long a NAR that Nix uploaded may wait for its narinfo before GC.
+        Seconds staged_upload_timeout{3600};
+        bool operator==(const Uploads&) const = default;
+    };
+    struct Auth {
+        Seconds clock_skew{0}; // leeway for exp, nbf and iat (Attic allows none)
+        std::vector<std::string> revoked_subjects;  // tokens whose `sub` is listed are refused
+        std::vector<std::string> revoked_token_ids; // SHA-256 (hex) of refused tokens
+        // From the environment only (config/secrets.hpp). nullopt: no token is valid.
+        std::optional<Bytes> token_hs256_secret;
+        bool operator==(const Auth&) const = default;
+    };
+
+    Server server;
+    Database database;
+    Storage storage;
+    Chunking chunking;
+    Caches caches;
+    Uploads uploads;
+    Auth auth;
+
+    bool operator==(const ServerConfig&) const = default;
+};
+
+Result<ServerConfig> parse_config(std::string_view toml_text, const Environment& env);
+Result<ServerConfig> load_config(const std::filesystem::path& path, const Environment& env);
+
+// The configuration as server.toml text with every key, for `config show` and
+// tests. Secrets are left out; a password in the database URL is masked.
+std::string render_config(const ServerConfig& config);
+
+} // namespace nixedge::lab
