@@ -32,6 +32,14 @@ std::string_view error_code_name(ErrorCode code) {
         return "limit_exceeded";
     case ErrorCode::internal:
         return "internal";
+    case ErrorCode::not_found:
+        return "not_found";
+    case ErrorCode::conflict:
+        return "conflict";
+    case ErrorCode::storage_unavailable:
+        return "storage_unavailable";
+    case ErrorCode::database_unavailable:
+        return "database_unavailable";
     }
     return "unknown";
 }

@@ -28,6 +28,11 @@ enum class ErrorCode : std::uint16_t {
     invalid_argument = 12,
     limit_exceeded = 13,
     internal = 14,
+    // The lab server's own failures (never produced by the core itself).
+    not_found = 15,            // no such object, cache, path or row
+    conflict = 16,             // the request contradicts what is already recorded
+    storage_unavailable = 17,  // the object store failed (disk full, permission, network)
+    database_unavailable = 18, // the metadata database failed or stayed busy
 };
 
 std::string_view error_code_name(ErrorCode code);
