@@ -25,14 +25,38 @@ ChunkState chunk_state(const std::string& text) {
     return text == "stored" ? ChunkState::stored : ChunkState::claimed;
 }
 
-// The decision for one chunk whose row already exists.
-ChunkClaimOutcome existing_claim_outcome(ChunkState state, UnixTime claimed_at, UnixTime now,
-                                         std::int64_t timeout) {
-    if (state == ChunkState::stored)
-        return ChunkClaimOutcome::already_stored;
-    if (claimed_at > now - timeout)
-        return ChunkClaimOutcome::claimed_by_other;
-    return ChunkClaimOutcome::claimed_by_me; // a dead claim, taken over
+struct ChunkRow {
+    std::uint64_t raw_size = 0;
+    std::uint64_t stored_size = 0;
+    ChunkState state = ChunkState::claimed;
+    std::int64_t claim_id = 0;
+    UnixTime claimed_at = 0;
+};
+
+Result<ChunkRow> read_chunk_row(SqliteConnection& c, const std::string& hash) {
+    auto q = c.query("SELECT raw_size, stored_size, state, claim_id, claimed_at "
+                     "FROM chunks WHERE hash = ?",
+                     hash);
+    auto row = q.step();
+    if (!row)
+        return row.error();
+    if (!*row)
+        return make_error(ErrorCode::internal, "chunk " + hash + " vanished during its claim");
+    return ChunkRow{q.uint64(0), q.uint64(1), chunk_state(q.text(2)), q.int64(3), q.int64(4)};
+}
+
+// Takes over a dead claim. Compare-and-set on its id: under SQLite's single
+// writer it always lands; under PostgreSQL's read committed only one taker does.
+Result<ChunkClaim> take_over(SqliteConnection& c, const std::string& hash,
+                             const ChunkClaimRequest& r, const ChunkRow& dead, UnixTime now) {
+    auto taken = c.run("UPDATE chunks SET stored_size = ?, claim_id = claim_id + 1, "
+                       "claimed_at = ? WHERE hash = ? AND claim_id = ? AND state = 'claimed'",
+                       r.stored_size, now, hash, dead.claim_id);
+    if (!taken)
+        return taken.error();
+    if (c.changes() == 0)
+        return ChunkClaim{ChunkClaimOutcome::claimed_by_other, dead.claim_id, dead.stored_size};
+    return ChunkClaim{ChunkClaimOutcome::claimed_by_me, dead.claim_id + 1, r.stored_size};
 }
 
 Result<ChunkClaim> claim_one(SqliteConnection& c, const ChunkClaimRequest& r, UnixTime now,
@@ -48,29 +72,21 @@ Result<ChunkClaim> claim_one(SqliteConnection& c, const ChunkClaimRequest& r, Un
     if (c.changes() == 1)
         return ChunkClaim{ChunkClaimOutcome::claimed_by_me, 1, r.stored_size};
 
-    auto q = c.query("SELECT raw_size, stored_size, state, claim_id, claimed_at "
-                     "FROM chunks WHERE hash = ?",
-                     hash);
-    auto row = q.step();
-    if (!row)
-        return row.error();
-    if (!*row)
-        return make_error(ErrorCode::internal, "chunk " + hash + " vanished during its claim");
-    if (q.uint64(0) != r.raw_size)
-        return make_error(ErrorCode::invalid_argument,
-                          "chunk " + hash + " is recorded with raw size " +
-                              std::to_string(q.uint64(0)) + ", not " + std::to_string(r.raw_size));
-    ChunkClaim claim{existing_claim_outcome(chunk_state(q.text(2)), q.int64(4), now, timeout),
-                     q.int64(3), q.uint64(1)};
-    if (claim.outcome != ChunkClaimOutcome::claimed_by_me)
-        return claim;
-    claim = ChunkClaim{ChunkClaimOutcome::claimed_by_me, claim.claim_id + 1, r.stored_size};
-    auto taken = c.run("UPDATE chunks SET stored_size = ?, claim_id = ?, claimed_at = ? "
-                       "WHERE hash = ?",
-                       r.stored_size, claim.claim_id, now, hash);
-    if (!taken)
-        return taken.error();
-    return claim;
+    auto existing = read_chunk_row(c, hash);
+    if (!existing)
+        return existing.error();
+    if (existing->raw_size != r.raw_size)
+        return make_error(ErrorCode::invalid_argument, "chunk " + hash +
+                                                           " is recorded with raw size " +
+                                                           std::to_string(existing->raw_size) +
+                                                           ", not " + std::to_string(r.raw_size));
+    if (existing->state == ChunkState::stored)
+        return ChunkClaim{ChunkClaimOutcome::already_stored, existing->claim_id,
+                          existing->stored_size};
+    if (existing->claimed_at > now - timeout)
+        return ChunkClaim{ChunkClaimOutcome::claimed_by_other, existing->claim_id,
+                          existing->stored_size};
+    return take_over(c, hash, r, *existing, now);
 }
 
 Result<void> mark_one(SqliteConnection& c, const ChunkStoredRequest& r, UnixTime now) {

@@ -79,6 +79,21 @@ Result<std::vector<std::string>> missing_references(SqliteConnection& c, std::in
     return missing;
 }
 
+// A closure must be complete in the cache, unless the cache says the rest
+// comes from upstream.
+Result<void> check_references(SqliteConnection& c, const CacheRow& cache, const NarInfo& info) {
+    if (cache.settings.allow_upstream_references)
+        return {};
+    auto missing = missing_references(c, cache.id, info);
+    if (!missing)
+        return missing.error();
+    if (missing->empty())
+        return {};
+    auto more = missing->size() > 1 ? " and " + std::to_string(missing->size() - 1) + " more" : "";
+    return invalid("references not in cache '" + cache.name +
+                   "' (push them first): " + missing->front() + more);
+}
+
 std::optional<std::string> optional_text(const std::string& text) {
     return text.empty() ? std::nullopt : std::optional<std::string>(text);
 }
@@ -196,27 +211,19 @@ SqliteMetadataStore::publish_path(std::string_view cache, const NarInfo& info,
         if (!published)
             return published.error();
         if (*published) {
+            // Immutable: the same content again is a no-op that still
+            // consumes its staged upload; other content is refused.
             if (**published != hex(info.nar_hash.digest))
-                return make_error(ErrorCode::conflict, info.store_path.full() +
-                                                           " is already published with another "
-                                                           "NarHash");
+                return make_error(ErrorCode::conflict,
+                                  info.store_path.full() + " is published with another NarHash");
             if (auto ok = consume_staged(c, row->id, staged_url); !ok)
                 return ok.error();
             return PublishOutcome::unchanged;
         }
         if (auto ok = check_nar_matches(c, manifest_hash, info); !ok)
             return ok.error();
-        if (!row->settings.allow_upstream_references) {
-            auto missing = missing_references(c, row->id, info);
-            if (!missing)
-                return missing.error();
-            if (!missing->empty())
-                return invalid("references not in cache '" + std::string(cache) +
-                               "' (push them first): " + missing->front() +
-                               (missing->size() > 1
-                                    ? " and " + std::to_string(missing->size() - 1) + " more"
-                                    : ""));
-        }
+        if (auto ok = check_references(c, *row, info); !ok)
+            return ok.error();
         if (auto ok = insert_path(c, row->id, info, manifest_hash, text, now); !ok)
             return ok.error();
         if (auto ok = consume_staged(c, row->id, staged_url); !ok)
