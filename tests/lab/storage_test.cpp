@@ -9,9 +9,11 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <sys/resource.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -297,4 +299,27 @@ TEST_CASE("storage: open fails clearly when the root cannot be a directory", "[s
     auto storage = LocalStorage::open(dir.path() / "file" / "root");
     REQUIRE_FALSE(storage.ok());
     CHECK(storage.error().code == ErrorCode::storage_unavailable);
+}
+
+TEST_CASE("storage: a put that fails midway leaves neither object nor temporary file",
+          "[storage]") {
+    test::TempDir dir;
+    auto storage = open_storage(dir.path());
+    REQUIRE(storage->put("sync/plan", to_bytes("old plan")).ok());
+    // A file size limit makes write() fail partway, as a full disk would.
+    rlimit saved{};
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+    auto previous_handler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit small = saved;
+    small.rlim_cur = 64 << 10;
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+    auto put = storage->put("sync/plan", pattern_bytes(1 << 20, 9));
+    ::setrlimit(RLIMIT_FSIZE, &saved);
+    std::signal(SIGXFSZ, previous_handler);
+
+    REQUIRE_FALSE(put.ok());
+    CHECK(put.error().code == ErrorCode::storage_unavailable);
+    CHECK_THAT(put.error().detail, Catch::Contains("File too large"));
+    CHECK(read_whole(*storage, "sync/plan") == to_bytes("old plan"));
+    CHECK(count_temp_files(dir.path()) == 0);
 }
