@@ -44,6 +44,14 @@ std::string_view error_code_name(ErrorCode code) {
         return "token_not_yet_valid";
     case ErrorCode::token_revoked:
         return "token_revoked";
+    case ErrorCode::not_found:
+        return "not_found";
+    case ErrorCode::conflict:
+        return "conflict";
+    case ErrorCode::storage_unavailable:
+        return "storage_unavailable";
+    case ErrorCode::database_unavailable:
+        return "database_unavailable";
     }
     return "unknown";
 }

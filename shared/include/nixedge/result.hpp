@@ -36,6 +36,11 @@ enum class ErrorCode : std::uint16_t {
     token_expired = 18,
     token_not_yet_valid = 19,
     token_revoked = 20,
+    // The lab server's own failures (never produced by the core itself).
+    not_found = 21,            // no such object, cache, path or row
+    conflict = 22,             // the request contradicts what is already recorded
+    storage_unavailable = 23,  // the object store failed (disk full, permission, network)
+    database_unavailable = 24, // the metadata database failed or stayed busy
 };
 
 std::string_view error_code_name(ErrorCode code);

@@ -1,0 +1,300 @@
+// The metadata database behind one interface: SQLite (embedded default) now,
+// PostgreSQL (several replicas) later. The database is the source of truth and
+// a commit is the publish point (docs/metadata-schema.md); every bucket write
+// for the edge goes through the outbox, enqueued in the same transaction as the
+// change that needs it.
+//
+// Conventions: lookups of something that may be absent return std::optional;
+// commands on a missing cache or path fail with not_found. Every call is one
+// transaction and is safe from any thread.
+#pragma once
+
+#include "nixedge/manifest.hpp"
+#include "nixedge/narinfo.hpp"
+#include "nixedge/result.hpp"
+#include "nixedge/sha256.hpp"
+#include "nixedge/store_path.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nixedge::lab {
+
+using UnixTime = std::int64_t; // seconds since the epoch, UTC
+using Clock = std::function<UnixTime()>;
+UnixTime system_clock_now();
+
+inline constexpr std::int64_t default_cache_priority = 41; // cache.nixos.org (40) first
+
+// ---- caches and their signing keys ----
+
+struct CacheSettings {
+    bool is_public = false;
+    bool edge_enabled = false;
+    std::int64_t priority = default_cache_priority;
+    std::int64_t retention_seconds = 0; // GC by push time; 0 keeps paths forever
+    // Publish paths whose references are not in the cache (they come from upstream).
+    bool allow_upstream_references = false;
+    // Keys of upstream caches (e.g. cache.nixos.org-1): clients skip paths they signed.
+    std::vector<std::string> upstream_key_names;
+
+    bool operator==(const CacheSettings&) const = default;
+};
+
+// A cache's objects go to the bucket for the edge only when it is both public
+// and edge-enabled: the edge serves without a token, so a private cache never
+// leaves the lab whatever its edge flag says.
+inline bool on_edge(const CacheSettings& settings) {
+    return settings.is_public && settings.edge_enabled;
+}
+
+// A partial update: only the fields that are set change.
+struct CacheSettingsUpdate {
+    std::optional<bool> is_public;
+    std::optional<bool> edge_enabled;
+    std::optional<std::int64_t> priority;
+    std::optional<std::int64_t> retention_seconds;
+    std::optional<bool> allow_upstream_references;
+    std::optional<std::vector<std::string>> upstream_key_names;
+};
+
+// Rotation: add the new key (active), mark the old one retiring, drop it once
+// every reader trusts the new one. Both states sign (two Sig lines); only
+// active keys are advertised as the cache's key. A cache always keeps at
+// least one active key.
+enum class KeyState { active, retiring };
+
+struct CacheKey {
+    std::string name;       // key name, e.g. "main-1"
+    std::string secret_key; // "name:base64" (64 bytes)
+    std::string public_key; // "name:base64" (32 bytes)
+    KeyState state = KeyState::active;
+    UnixTime created_at = 0;
+};
+
+struct Cache {
+    std::int64_t id = 0;
+    std::string name;
+    CacheSettings settings;
+    UnixTime created_at = 0;
+    std::vector<CacheKey> keys; // oldest first
+};
+
+// ---- chunks, NARs (manifests), staged uploads ----
+
+enum class ChunkState { claimed, stored };
+
+enum class ChunkClaimOutcome {
+    claimed_by_me,    // upload it, then mark_chunk_stored with claim_id
+    already_stored,   // reuse it, with the recorded stored_size
+    claimed_by_other, // another writer is uploading it: claim again later
+};
+
+struct ChunkClaimRequest {
+    Sha256Digest hash{};
+    std::uint64_t raw_size = 0;
+    std::uint64_t stored_size = 0;
+};
+
+struct ChunkClaim {
+    ChunkClaimOutcome outcome = ChunkClaimOutcome::claimed_by_me;
+    std::int64_t claim_id = 0;
+    // The size the chunk is (or will be) recorded with. A manifest must use
+    // this, not the caller's own compressed size: the first writer's frame is
+    // the one that stays.
+    std::uint64_t stored_size = 0;
+};
+
+struct ChunkStoredRequest {
+    Sha256Digest hash{};
+    std::int64_t claim_id = 0;
+};
+
+struct ChunkRecord {
+    Sha256Digest hash{};
+    std::uint64_t raw_size = 0;
+    std::uint64_t stored_size = 0;
+    ChunkState state = ChunkState::claimed;
+    std::int64_t claim_id = 0;
+    UnixTime claimed_at = 0;
+    std::optional<UnixTime> stored_at;
+};
+
+struct NarRecord {
+    Sha256Digest manifest_hash{}; // names manifests/<hex> and nar/<hex>.nar.zst
+    Sha256Digest nar_hash{};
+    std::uint64_t nar_size = 0;
+    std::uint64_t file_size = 0; // sum of stored sizes: FileSize and Content-Length
+    std::uint64_t chunk_count = 0;
+    UnixTime created_at = 0;
+};
+
+// A NAR uploaded under Nix's URL, waiting for its narinfo (which may arrive at
+// another replica).
+struct StagedUpload {
+    std::string cache;
+    std::string url; // as Nix sent it, e.g. "nar/<filehash>.nar.zst"
+    Sha256Digest manifest_hash{};
+    Sha256Digest nar_hash{};
+    std::uint64_t nar_size = 0;
+    UnixTime created_at = 0;
+    UnixTime expires_at = 0;
+};
+
+// ---- published paths ----
+
+struct PathRecord {
+    std::string cache;
+    StorePath store_path;
+    Sha256Digest manifest_hash{};
+    Sha256Digest nar_hash{};
+    std::uint64_t nar_size = 0;
+    std::vector<StorePath> references; // sorted
+    std::optional<StorePath> deriver;
+    std::string ca;
+    std::string narinfo; // the signed text, served as is
+    UnixTime pushed_at = 0;
+    UnixTime last_accessed_at = 0;
+    bool pinned = false;
+};
+
+enum class PublishOutcome {
+    published, // committed: this is the publish point
+    unchanged, // already published with the same NarHash: nothing changed
+};
+
+// ---- the outbox ----
+
+enum class OutboxOp {
+    put,        // write the payload to the key
+    remove,     // delete the key
+    regenerate, // rebuild the key's object from the database as it is when drained
+};
+
+struct OutboxEntry {
+    std::int64_t id = 0; // drain in increasing id order
+    OutboxOp op = OutboxOp::put;
+    std::string key;
+    std::string payload; // put only
+    UnixTime created_at = 0;
+    std::int64_t attempts = 0; // failed attempts so far
+    std::string last_error;
+};
+
+class MetadataStore {
+  public:
+    virtual ~MetadataStore() = default;
+
+    // -- caches --
+    // The keypair comes from the caller (made by the server or imported):
+    // the database layer has no randomness. conflict if the name is taken.
+    virtual Result<Cache> create_cache(std::string_view name, const CacheSettings& settings,
+                                       const SecretKey& key) = 0;
+    virtual Result<std::optional<Cache>> get_cache(std::string_view name) = 0;
+    virtual Result<std::vector<Cache>> list_caches() = 0; // by name
+    virtual Result<Cache> update_cache(std::string_view name,
+                                       const CacheSettingsUpdate& update) = 0;
+    // Removes the cache with its keys, paths and staged uploads, and enqueues
+    // the removal of its edge objects. NARs and chunks stay for GC.
+    virtual Result<void> destroy_cache(std::string_view name) = 0;
+
+    virtual Result<void> add_cache_key(std::string_view cache, const SecretKey& key,
+                                       KeyState state) = 0;
+    virtual Result<void> set_cache_key_state(std::string_view cache, std::string_view key_name,
+                                             KeyState state) = 0;
+    virtual Result<void> remove_cache_key(std::string_view cache, std::string_view key_name) = 0;
+
+    // -- chunks: claimed before upload, first writer wins --
+    // One transaction for the batch (a commit costs an fsync); outcomes in
+    // request order. A claim older than the store's claim timeout is presumed
+    // dead (its writer crashed) and is taken over: claimed_by_me again, with a
+    // new claim_id. invalid_argument if a hash is known with another raw size.
+    virtual Result<std::vector<ChunkClaim>>
+    claim_chunks(std::span<const ChunkClaimRequest> requests) = 0;
+    // Marks claimed chunks stored once their objects are durable. Idempotent
+    // for the same claim; conflict if a claim was taken over meanwhile (the
+    // caller must then use the chunk as recorded); nothing changes on error.
+    virtual Result<void> mark_chunks_stored(std::span<const ChunkStoredRequest> requests) = 0;
+    virtual Result<std::optional<ChunkRecord>> get_chunk(const Sha256Digest& hash) = 0;
+
+    Result<ChunkClaim> claim_chunk(const Sha256Digest& hash, std::uint64_t raw_size,
+                                   std::uint64_t stored_size);
+    Result<void> mark_chunk_stored(const Sha256Digest& hash, std::int64_t claim_id);
+
+    // -- NARs --
+    // Records a NAR after its chunks are stored and its manifest object is
+    // written; returns the manifest hash. Every chunk must be stored with the
+    // sizes the manifest gives. Recording an existing manifest is a no-op
+    // (except that a listing is added if it had none).
+    virtual Result<Sha256Digest> record_nar(const ChunkManifest& manifest,
+                                            std::optional<std::string_view> listing) = 0;
+    virtual Result<std::optional<NarRecord>> get_nar(const Sha256Digest& manifest_hash) = 0;
+    // The chunk list, rebuilt from the database (the same manifest the bucket holds).
+    virtual Result<std::optional<ChunkManifest>> manifest(const Sha256Digest& manifest_hash) = 0;
+
+    // -- staged uploads (Nix: NAR first, narinfo later) --
+    // Stages (or re-stages, replacing) the NAR under (cache, url) until now + ttl.
+    virtual Result<StagedUpload> stage_upload(std::string_view cache, std::string_view url,
+                                              const Sha256Digest& manifest_hash,
+                                              std::chrono::seconds ttl) = 0;
+    // Expired rows are absent even before expire_staged removes them.
+    virtual Result<std::optional<StagedUpload>> find_staged(std::string_view cache,
+                                                            std::string_view url) = 0;
+    // Removes uploads expired at `now`; returns how many.
+    virtual Result<std::size_t> expire_staged(UnixTime now) = 0;
+
+    // -- publishing --
+    // ONE transaction: the path row, its references, the consumed staged
+    // upload (if staged_url) and, for a cache on the edge, the outbox entries
+    // for its narinfo, listing and the sync plan. The narinfo must be signed
+    // and name its NAR by manifest (URL nar/<manifest>.nar.zst); its NarHash,
+    // NarSize and FileSize must match the recorded NAR (invalid_argument).
+    // Immutable: same store hash and NarHash again -> unchanged; another
+    // NarHash -> conflict. References missing from the cache -> invalid_argument
+    // unless the cache allows upstream references.
+    virtual Result<PublishOutcome> publish_path(std::string_view cache, const NarInfo& narinfo,
+                                                std::optional<std::string_view> staged_url) = 0;
+    virtual Result<std::optional<PathRecord>> get_path(std::string_view cache,
+                                                       std::string_view store_hash) = 0;
+    // The signed narinfo text, for GET /<cache>/<hash>.narinfo.
+    virtual Result<std::optional<std::string>> narinfo(std::string_view cache,
+                                                       std::string_view store_hash) = 0;
+    // The NAR listing of a published path, for GET /<cache>/<hash>.ls.
+    virtual Result<std::optional<std::string>> listing(std::string_view cache,
+                                                       std::string_view store_hash) = 0;
+    // A NAR is served under a cache only if one of the cache's paths uses it.
+    virtual Result<bool> cache_has_manifest(std::string_view cache,
+                                            const Sha256Digest& manifest_hash) = 0;
+    // The store hashes among `store_hashes` that the cache has not published.
+    virtual Result<std::vector<std::string>>
+    missing_paths(std::string_view cache, std::span<const std::string> store_hashes) = 0;
+    // GC inputs: pins exempt a path from retention; access times are batched
+    // by the caller (only lab reads count) and only ever move forward.
+    virtual Result<void> set_pinned(std::string_view cache, std::string_view store_hash,
+                                    bool pinned) = 0;
+    virtual Result<void> record_access(std::string_view cache,
+                                       std::span<const std::string> store_hashes, UnixTime at) = 0;
+
+    // -- the outbox --
+    virtual Result<std::int64_t> enqueue(OutboxOp op, std::string_view key,
+                                         std::string_view payload) = 0;
+    // The oldest `limit` entries, in order.
+    virtual Result<std::vector<OutboxEntry>> pending_outbox(std::size_t limit) = 0;
+    // Removes a drained entry; completing an absent id is not an error (two
+    // drainers may race to the same entry).
+    virtual Result<void> complete_outbox(std::int64_t id) = 0;
+    // Counts a failed attempt and keeps the entry (and its place in the order).
+    virtual Result<void> fail_outbox(std::int64_t id, std::string_view error) = 0;
+};
+
+std::string_view to_string(KeyState state);
+std::string_view to_string(ChunkState state);
+std::string_view to_string(OutboxOp op);
+
+} // namespace nixedge::lab

@@ -1,0 +1,109 @@
+// Connections to one SQLite database shared by every thread of the process.
+//
+// Threading model: a small pool of connections, each used by one thread at a
+// time (opened lazily, up to max_connections; callers wait when all are out).
+// Readers run in parallel (WAL: a reader never blocks on a writer and sees a
+// consistent snapshot). Writers in this process queue on one mutex and then
+// BEGIN IMMEDIATE: SQLite admits one writer per database anyway, and queueing
+// in-process is fair and fast where busy_timeout polling is neither.
+// BEGIN IMMEDIATE takes the write lock up front, so a transaction never fails
+// halfway when it upgrades from reading to writing; busy_timeout covers other
+// processes (a second server on the same file, `nixedge-server fsck`).
+#pragma once
+
+#include "metadata/sqlite_connection.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace nixedge::lab {
+
+class SqlitePool {
+  public:
+    SqlitePool(std::filesystem::path path, std::size_t max_connections,
+               std::chrono::milliseconds busy_timeout);
+
+    // A borrowed connection, returned to the pool when the lease ends.
+    class Lease {
+      public:
+        Lease(SqlitePool* pool, std::unique_ptr<SqliteConnection> connection)
+            : pool_(pool), connection_(std::move(connection)) {}
+        Lease(Lease&& other) noexcept = default;
+        Lease& operator=(Lease&&) = delete;
+        ~Lease() {
+            if (connection_)
+                pool_->release(std::move(connection_));
+        }
+        SqliteConnection& operator*() { return *connection_; }
+        SqliteConnection* operator->() { return connection_.get(); }
+
+      private:
+        SqlitePool* pool_;
+        std::unique_ptr<SqliteConnection> connection_;
+    };
+
+    Result<Lease> acquire();
+
+    // Runs fn(connection) in a read transaction (one consistent snapshot).
+    template <class F> auto read(F&& fn) { return with_connection("BEGIN", fn); }
+
+    // Runs fn(connection) in a write transaction; commits only if fn
+    // succeeds, rolls back on an error result or an exception.
+    template <class F> auto write(F&& fn) {
+        std::lock_guard lock(write_mutex_);
+        return with_connection("BEGIN IMMEDIATE", fn);
+    }
+
+  private:
+    void release(std::unique_ptr<SqliteConnection> connection);
+
+    template <class F> auto with_connection(const char* begin, F& fn) {
+        using R = std::invoke_result_t<F&, SqliteConnection&>;
+        auto lease = acquire();
+        if (!lease)
+            return R(lease.error());
+        return in_transaction(**lease, begin, fn);
+    }
+
+    template <class F> static auto in_transaction(SqliteConnection& c, const char* begin, F& fn) {
+        using R = std::invoke_result_t<F&, SqliteConnection&>;
+        if (auto ok = c.exec(begin); !ok)
+            return R(ok.error());
+        RollbackGuard guard{c};
+        R result = fn(c);
+        if (!result)
+            return result;
+        if (auto ok = c.exec("COMMIT"); !ok)
+            return R(ok.error());
+        guard.armed = false;
+        return result;
+    }
+
+    struct RollbackGuard {
+        SqliteConnection& connection;
+        bool armed = true;
+        ~RollbackGuard() {
+            if (armed)
+                (void)connection.exec("ROLLBACK");
+        }
+    };
+
+    std::filesystem::path path_;
+    std::size_t max_connections_;
+    std::chrono::milliseconds busy_timeout_;
+
+    std::mutex mutex_; // guards idle_ and open_
+    std::condition_variable returned_;
+    std::vector<std::unique_ptr<SqliteConnection>> idle_;
+    std::size_t open_ = 0;
+
+    std::mutex write_mutex_;
+};
+
+} // namespace nixedge::lab
