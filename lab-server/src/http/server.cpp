@@ -258,8 +258,8 @@ struct Server::Impl {
          ServerMetrics sm)
         : options(std::move(opts)), limits(options.limits), router(std::move(r)),
           metrics(std::move(registry)), m(sm), log(options.log ? options.log : stderr_log_sink()),
-          io_threads(resolve_threads(options.io_threads)), ioc(static_cast<int>(io_threads)),
-          acceptor(net::make_strand(ioc)), workers(options.worker_threads) {}
+          io_threads(resolve_threads(options.io_threads)), workers(options.worker_threads),
+          ioc(static_cast<int>(io_threads)), acceptor(net::make_strand(ioc)) {}
 
     ServerOptions options;
     const Limits limits;
@@ -268,11 +268,6 @@ struct Server::Impl {
     ServerMetrics m;
     LogSink log;
     unsigned io_threads;
-
-    net::io_context ioc;
-    std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
-    tcp::acceptor acceptor;
-    Workers workers;
     std::string bound_address;
     std::uint16_t bound_port = 0;
 
@@ -285,6 +280,14 @@ struct Server::Impl {
     std::mutex join_mutex;
     std::vector<std::thread> threads;
     bool joined = false;
+
+    Workers workers;
+    // Last, so destroyed first: coroutine frames still pending when the
+    // io_context goes are destroyed with it, and their destructors use the
+    // members above.
+    net::io_context ioc;
+    std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+    tcp::acceptor acceptor;
 
     // --- accepting
 
@@ -414,13 +417,15 @@ struct Server::Impl {
                 co_return false; // reset, EOF mid-header: nobody to answer
             Response res = problem_response(*problem, ec.message());
             std::uint64_t bytes_out = 0;
+            bool written = false;
             if (*problem != Problem::request_timeout) {
                 std::string failure;
-                co_await write_response(conn, res, 11, false, false, bytes_out, failure);
-                co_await linger(conn.stream, linger_time);
+                written = co_await write_response(conn, res, 11, false, false, bytes_out, failure);
             }
             record(wall, started, "", unmatched_route, "", res.status, 0, bytes_out, conn.remote,
                    "", ec.message());
+            if (written)
+                co_await linger(conn.stream, linger_time);
             co_return false;
         }
 
@@ -483,6 +488,8 @@ struct Server::Impl {
                 keep = false;
         }
 
+        if (res.producer && !res.stream_length && version < 11)
+            keep = false; // no chunked encoding in HTTP/1.0: the body ends with the connection
         std::uint64_t bytes_out = 0;
         std::string failure;
         bool written = false;
@@ -493,8 +500,6 @@ struct Server::Impl {
             keep = false;
         if (keep && drain_after)
             keep = co_await body.drain();
-        if (written && !keep && !body.complete())
-            co_await linger(conn.stream, linger_time);
 
         std::string detail = res.log_detail;
         if (!failure.empty())
@@ -502,19 +507,20 @@ struct Server::Impl {
         m.requests_in_flight->dec();
         record(wall, started, method_string, req.route_name(), target, res.status,
                body.bytes_read(), bytes_out, conn.remote, req.subject(), detail);
+        if (written && !keep && !body.complete())
+            co_await linger(conn.stream, linger_time);
         co_return keep;
     }
 
-    // Writes the response; false if the connection cannot be used any more
-    // (write failed, or a streamed body broke off: the client then sees a
-    // short body, never a complete-looking one).
+    // Writes the response; false if that failed and the connection cannot be
+    // used any more (write error, or a streamed body broke off: the client then
+    // sees a short body, never a complete-looking one). An unknown-length body
+    // to an HTTP/1.0 client needs keep_alive false: it ends with the connection.
     net::awaitable<bool> write_response(Connection& conn, Response& res, unsigned version,
                                         bool head_only, bool keep_alive, std::uint64_t& bytes_out,
                                         std::string& failure) {
         bool no_body = head_only || body_forbidden(res.status);
         bool chunked = res.producer && !res.stream_length;
-        if (chunked && version < 11)
-            keep_alive = false; // HTTP/1.0: the body ends where the connection does
 
         auto fill = [&](auto& msg) {
             for (const auto& f : res.headers)
@@ -562,7 +568,7 @@ struct Server::Impl {
             co_return false;
         }
         if (no_body || !res.producer)
-            co_return keep_alive;
+            co_return true;
 
         for (;;) {
             auto piece = co_await res.producer->next();
@@ -611,7 +617,7 @@ struct Server::Impl {
                 co_return false;
             }
         }
-        co_return keep_alive;
+        co_return true;
     }
 
     // Half-closes, then reads and discards what the client still sends, for a
@@ -749,6 +755,13 @@ Server::~Server() {
         stop_now();
         wait();
         impl_->workers.join();
+        // Connections whose sessions never ran to the end are owned by their
+        // pending coroutine frames now; those go with the io_context.
+        std::map<std::uint64_t, std::shared_ptr<Connection>> leftovers;
+        {
+            std::lock_guard lock(impl_->mutex);
+            leftovers.swap(impl_->connections);
+        }
     }
 }
 
