@@ -132,7 +132,8 @@ struct Response {
     // A small body ...
     std::string body;
     // ... or a streamed one, with its length announced up front (nullopt: sent
-    // chunked). Exactly that many bytes must come out of the producer.
+    // chunked). Exactly that many bytes must come out of the producer. A HEAD
+    // answer may set the length with no producer (nothing is opened for it).
     std::unique_ptr<BodyProducer> producer;
     std::optional<std::uint64_t> stream_length;
     // Close the connection after this response.

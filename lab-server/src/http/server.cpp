@@ -473,6 +473,11 @@ struct Server::Impl {
             break;
         }
 
+        if (method != Verb::head && !res.producer && res.stream_length &&
+            !body_forbidden(res.status))
+            res = problem_response(Problem::internal,
+                                   "handler announced a streamed body without a producer");
+
         bool keep = msg.keep_alive() && !res.close_connection && !stopping &&
                     body.failure() == SocketBody::Failure::none &&
                     served + 1 < limits.max_requests_per_connection;
@@ -531,16 +536,19 @@ struct Server::Impl {
             msg.keep_alive(keep_alive);
             if (body_forbidden(res.status))
                 return;
-            if (res.producer) {
-                if (res.stream_length)
-                    msg.content_length(*res.stream_length);
-                else if (version >= 11)
-                    msg.chunked(true);
-            } else {
+            if (res.stream_length)
+                msg.content_length(*res.stream_length);
+            else if (res.producer && version >= 11)
+                msg.chunked(true);
+            else if (!res.producer)
                 msg.content_length(res.body.size());
-            }
         };
 
+        if (!no_body && !res.producer && res.stream_length) {
+            // Only a HEAD answer may announce a streamed length without a producer.
+            failure = "streamed response without a producer";
+            co_return false;
+        }
         if (!res.producer && !no_body) {
             // Small body: header and body in one write.
             bhttp::response<bhttp::string_body> msg{res.status, version};
