@@ -15,6 +15,8 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <regex>
 
@@ -276,6 +278,68 @@ TEST_CASE("server: GET, HEAD, 404, 405 and bad targets over one kept-alive conne
     res = c.read_response();
     REQUIRE(res);
     CHECK(res->status == 200);
+}
+
+TEST_CASE("server: malformed requests get 400 and a taken port is an error", "[http]") {
+    Observed seen;
+    TestServer t(test_router(seen));
+    for (std::string request :
+         {std::string("GET /main/nix-cache-info HTTP/1.1\r\nNo colon\r\n\r\n"),
+          std::string("GET /main/nix-cache-info HTTP/9.9\r\n\r\n"),
+          std::string("PUT /main/nar/x HTTP/1.1\r\nContent-Length: "
+                      "12x\r\n\r\n")}) {
+        INFO(request);
+        RawClient c(t.port());
+        REQUIRE(c.send(request));
+        auto res = c.read_response();
+        REQUIRE(res);
+        CHECK(res->status == 400);
+        CHECK(c.wait_closed(5s));
+    }
+    ServerOptions options;
+    options.port = t.port();
+    options.log = [](std::string_view) {};
+    auto second = Server::start(options, std::make_shared<Router>());
+    REQUIRE_FALSE(second);
+    CHECK(second.error().detail.find("cannot listen on 127.0.0.1:") != std::string::npos);
+    options.address = "not-an-address";
+    CHECK_FALSE(Server::start(options, std::make_shared<Router>()));
+}
+
+TEST_CASE("server: libcurl (what Nix uploads with) and Expect 100-continue", "[http]") {
+    if (std::system("command -v curl > /dev/null 2>&1") != 0) {
+        WARN("curl not installed; skipped");
+        return;
+    }
+    Observed seen;
+    TestServer t(test_router(seen));
+    char dir_template[] = "/tmp/nixedge-http-XXXXXX";
+    REQUIRE(::mkdtemp(dir_template) != nullptr);
+    std::string dir = dir_template;
+    std::string file = dir + "/upload.nar";
+    {
+        std::ofstream out(file, std::ios::binary);
+        out << std::string(3 << 20, 'u');
+    }
+    auto curl = [&](std::string_view extra) {
+        std::string cmd = "curl -sS -o /dev/null -w '%{http_code}' --max-time 20 -T " + file +
+                          " -H 'Expect: 100-continue' " + std::string(extra) +
+                          " http://127.0.0.1:" + std::to_string(t.port()) + "/main/nar/x.nar";
+        std::string out;
+        if (FILE* p = ::popen(cmd.c_str(), "r")) {
+            char buf[64];
+            while (std::fgets(buf, sizeof buf, p) != nullptr)
+                out += buf;
+            ::pclose(p);
+        }
+        return out;
+    };
+    CHECK(curl("") == "401");
+    CHECK(seen.bytes == 0);
+    CHECK(curl("-H 'Authorization: Bearer push'") == "200");
+    CHECK(seen.bytes == (3u << 20));
+    std::remove(file.c_str());
+    ::rmdir(dir.c_str());
 }
 
 TEST_CASE("server: Expect 100-continue, rejected before reading: no 100 Continue", "[http]") {
