@@ -127,6 +127,11 @@ TEST_CASE("route table: traversal, encoded slashes, double slashes, queries", "[
         CHECK(m.outcome == MatchOutcome::bad_target);
         CHECK(m.route == nullptr);
     }
+    // A parameter cut out of a longer segment is never a dot segment either
+    // (found by tests/fuzz/router_fuzz.cpp).
+    CHECK(r.match(Verb::get, "/main/...narinfo").outcome == MatchOutcome::not_found);
+    CHECK(r.match(Verb::get, "/main/..ls").outcome == MatchOutcome::not_found);
+    CHECK(r.match(Verb::get, "/main/....narinfo").outcome == MatchOutcome::found);
     // Empty segments match nothing (Nix never sends them).
     CHECK(r.match(Verb::get, "//main/nix-cache-info").outcome == MatchOutcome::not_found);
     CHECK(r.match(Verb::get, "/main//nix-cache-info").outcome == MatchOutcome::not_found);

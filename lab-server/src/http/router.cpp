@@ -254,6 +254,11 @@ bool RoutePattern::match(const std::vector<std::string>& segments, RouteParams* 
         if (s.size() <= seg.literal.size() + seg.suffix.size() || !s.starts_with(seg.literal) ||
             !s.ends_with(seg.suffix))
             return false;
+        // "...narinfo" must not hand a handler the hash "..".
+        std::string_view value(s);
+        value = value.substr(seg.literal.size(), s.size() - seg.literal.size() - seg.suffix.size());
+        if (value == "." || value == "..")
+            return false;
     }
     if (params != nullptr) {
         for (std::size_t i = 0; i < segments.size(); ++i) {

@@ -9,7 +9,8 @@
 // Matching works on the target split into segments first and percent-decoded
 // second, so "%2F" can never act as a separator; "." and ".." segments (also
 // when encoded), control characters and bad escapes are refused as a bad
-// target, an empty segment ("//", a trailing "/") matches nothing, the query
+// target, a parameter is never "." or ".." (not even cut from "...narinfo"),
+// an empty segment ("//", a trailing "/") matches nothing, the query
 // is stripped (and exposed), and overlong targets are refused before any work.
 // When several patterns match, the most specific wins (literal segment over a
 // parameter with affixes over a bare parameter), whatever the order of add().
