@@ -1,0 +1,152 @@
+#include "http/errors.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace nixedge::lab::http {
+
+namespace {
+constexpr std::string_view generic_internal_message = "internal error; see the server log";
+}
+
+std::string_view problem_name(Problem problem) {
+    switch (problem) {
+    case Problem::bad_request:
+        return "bad_request";
+    case Problem::unauthorized:
+        return "unauthorized";
+    case Problem::forbidden:
+        return "forbidden";
+    case Problem::not_found:
+        return "not_found";
+    case Problem::method_not_allowed:
+        return "method_not_allowed";
+    case Problem::request_timeout:
+        return "request_timeout";
+    case Problem::conflict:
+        return "conflict";
+    case Problem::length_required:
+        return "length_required";
+    case Problem::payload_too_large:
+        return "payload_too_large";
+    case Problem::uri_too_long:
+        return "uri_too_long";
+    case Problem::unsupported_media_type:
+        return "unsupported_media_type";
+    case Problem::range_not_satisfiable:
+        return "range_not_satisfiable";
+    case Problem::header_too_large:
+        return "header_too_large";
+    case Problem::too_many_requests:
+        return "too_many_requests";
+    case Problem::internal:
+        return "internal";
+    case Problem::not_implemented:
+        return "not_implemented";
+    case Problem::service_unavailable:
+        return "service_unavailable";
+    }
+    return "internal";
+}
+
+Status problem_status(Problem problem) {
+    switch (problem) {
+    case Problem::bad_request:
+        return Status::bad_request;
+    case Problem::unauthorized:
+        return Status::unauthorized;
+    case Problem::forbidden:
+        return Status::forbidden;
+    case Problem::not_found:
+        return Status::not_found;
+    case Problem::method_not_allowed:
+        return Status::method_not_allowed;
+    case Problem::request_timeout:
+        return Status::request_timeout;
+    case Problem::conflict:
+        return Status::conflict;
+    case Problem::length_required:
+        return Status::length_required;
+    case Problem::payload_too_large:
+        return Status::payload_too_large;
+    case Problem::uri_too_long:
+        return Status::uri_too_long;
+    case Problem::unsupported_media_type:
+        return Status::unsupported_media_type;
+    case Problem::range_not_satisfiable:
+        return Status::range_not_satisfiable;
+    case Problem::header_too_large:
+        return Status::request_header_fields_too_large;
+    case Problem::too_many_requests:
+        return Status::too_many_requests;
+    case Problem::internal:
+        return Status::internal_server_error;
+    case Problem::not_implemented:
+        return Status::not_implemented;
+    case Problem::service_unavailable:
+        return Status::service_unavailable;
+    }
+    return Status::internal_server_error;
+}
+
+Status error_status(ErrorCode code) {
+    switch (code) {
+    // What a client sent is wrong.
+    case ErrorCode::invalid_encoding:
+    case ErrorCode::invalid_store_path:
+    case ErrorCode::invalid_narinfo:
+    case ErrorCode::invalid_key:
+    case ErrorCode::bad_signature:
+    case ErrorCode::invalid_nar:
+    case ErrorCode::decompression_failed:
+    case ErrorCode::invalid_cache_name:
+    case ErrorCode::invalid_argument:
+        return Status::bad_request;
+    case ErrorCode::range_not_satisfiable:
+        return Status::range_not_satisfiable;
+    case ErrorCode::limit_exceeded:
+        return Status::payload_too_large;
+    // Manifests are written by the server, never sent by clients: one that
+    // does not parse is stored data gone bad.
+    case ErrorCode::invalid_manifest:
+    case ErrorCode::compression_failed:
+    case ErrorCode::internal:
+        return Status::internal_server_error;
+    }
+    return Status::internal_server_error;
+}
+
+std::string error_body(std::string_view code, Status status, std::string_view message) {
+    auto reason = boost::beast::http::obsolete_reason(status);
+    nlohmann::json body = {
+        {"code", code},
+        {"error", std::string(reason.data(), reason.size())},
+        {"message", message},
+    };
+    return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Response problem_response(Problem problem, std::string message) {
+    Status status = problem_status(problem);
+    Response res;
+    if (problem == Problem::internal) {
+        res = Response::json(status,
+                             error_body(problem_name(problem), status, generic_internal_message));
+        res.log_detail = std::move(message);
+    } else {
+        res = Response::json(status, error_body(problem_name(problem), status, message));
+    }
+    return res;
+}
+
+Response error_response(const Error& error) {
+    Status status = error_status(error.code);
+    if (status == Status::internal_server_error) {
+        Response res = Response::json(
+            status, error_body(error_code_name(error.code), status, generic_internal_message));
+        res.log_detail = std::string(error_code_name(error.code)) + ": " + error.detail;
+        return res;
+    }
+    return Response::json(status, error_body(error_code_name(error.code), status, error.detail));
+}
+
+} // namespace nixedge::lab::http
