@@ -105,6 +105,23 @@ Status error_status(ErrorCode code) {
         return Status::range_not_satisfiable;
     case ErrorCode::limit_exceeded:
         return Status::payload_too_large;
+    // Every reason a token is refused is "unauthorized" to the client; the
+    // reason itself goes to the log.
+    case ErrorCode::token_malformed:
+    case ErrorCode::token_unsupported_algorithm:
+    case ErrorCode::token_bad_signature:
+    case ErrorCode::token_expired:
+    case ErrorCode::token_not_yet_valid:
+    case ErrorCode::token_revoked:
+        return Status::unauthorized;
+    case ErrorCode::not_found:
+        return Status::not_found;
+    case ErrorCode::conflict:
+        return Status::conflict;
+    // Worth a retry: the backends may come back.
+    case ErrorCode::storage_unavailable:
+    case ErrorCode::database_unavailable:
+        return Status::service_unavailable;
     // Manifests are written by the server, never sent by clients: one that
     // does not parse is stored data gone bad.
     case ErrorCode::invalid_manifest:
@@ -140,9 +157,14 @@ Response problem_response(Problem problem, std::string message) {
 
 Response error_response(const Error& error) {
     Status status = error_status(error.code);
-    if (status == Status::internal_server_error) {
-        Response res = Response::json(
-            status, error_body(error_code_name(error.code), status, generic_internal_message));
+    // Server-side failures: the client gets a generic message (details carry
+    // paths and backend errors), the log gets everything.
+    if (status == Status::internal_server_error || status == Status::service_unavailable) {
+        auto message = status == Status::service_unavailable
+                           ? std::string_view("a storage backend is unavailable; retry later")
+                           : generic_internal_message;
+        Response res =
+            Response::json(status, error_body(error_code_name(error.code), status, message));
         res.log_detail = std::string(error_code_name(error.code)) + ": " + error.detail;
         return res;
     }
