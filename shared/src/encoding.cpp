@@ -11,16 +11,6 @@ constexpr std::string_view hex_digits = "0123456789abcdef";
 constexpr std::string_view base64_alphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 // Reverse lookup table for a printable alphabet; -1 marks characters outside it.
 constexpr std::array<int, 256> reverse_table(std::string_view alphabet) {
     std::array<int, 256> table{};
@@ -39,6 +29,16 @@ Error bad(std::string what) {
 
 } // namespace
 
+int hex_digit_value(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 std::string to_hex(ByteView data) {
     std::string out;
     out.reserve(data.size() * 2);
@@ -54,8 +54,8 @@ Result<Bytes> from_hex(std::string_view text) {
         return bad("hex text has odd length " + std::to_string(text.size()));
     Bytes out(text.size() / 2);
     for (std::size_t i = 0; i < out.size(); ++i) {
-        int hi = hex_value(text[2 * i]);
-        int lo = hex_value(text[2 * i + 1]);
+        int hi = hex_digit_value(text[2 * i]);
+        int lo = hex_digit_value(text[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return bad("invalid hex character at offset " +
                        std::to_string(hi < 0 ? 2 * i : 2 * i + 1));

@@ -1,5 +1,7 @@
 #include "http/router.hpp"
 
+#include "nixedge/encoding.hpp"
+
 #include <algorithm>
 
 namespace nixedge::lab::http {
@@ -31,16 +33,6 @@ bool is_unreserved_or_sub_delim(char c) {
     default:
         return false;
     }
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 bool is_control(unsigned char c) {
@@ -93,8 +85,8 @@ std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space
         if (c == '%') {
             if (i + 2 >= s.size())
                 return std::nullopt;
-            int hi = hex_value(s[i + 1]);
-            int lo = hex_value(s[i + 2]);
+            int hi = encoding::hex_digit_value(s[i + 1]);
+            int lo = encoding::hex_digit_value(s[i + 2]);
             if (hi < 0 || lo < 0)
                 return std::nullopt;
             out += static_cast<char>(hi * 16 + lo);

@@ -12,6 +12,8 @@
 namespace nixedge::encoding {
 
 std::string to_hex(ByteView data);
+// 0-15 for [0-9a-fA-F], else -1.
+int hex_digit_value(char c);
 Result<Bytes> from_hex(std::string_view text);
 
 // Nix's base32: alphabet 0123456789abcdfghijklmnpqrsvwxyz, least significant
