@@ -244,13 +244,6 @@ Result<ServerMetrics> register_server_metrics(Metrics& metrics) {
     return m;
 }
 
-unsigned resolve_threads(unsigned threads) {
-    if (threads != 0)
-        return threads;
-    unsigned cores = std::thread::hardware_concurrency();
-    return cores == 0 ? 1 : cores;
-}
-
 } // namespace
 
 struct Server::Impl {
@@ -258,7 +251,7 @@ struct Server::Impl {
          ServerMetrics sm)
         : options(std::move(opts)), limits(options.limits), router(std::move(r)),
           metrics(std::move(registry)), m(sm), log(options.log ? options.log : stderr_log_sink()),
-          io_threads(resolve_threads(options.io_threads)), workers(options.worker_threads),
+          io_threads(resolve_thread_count(options.io_threads)), workers(options.worker_threads),
           ioc(static_cast<int>(io_threads)), acceptor(net::make_strand(ioc)) {}
 
     ServerOptions options;

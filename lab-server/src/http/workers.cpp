@@ -4,16 +4,14 @@
 
 namespace nixedge::lab::http {
 
-namespace {
-unsigned resolve_threads(unsigned threads) {
-    if (threads != 0)
-        return threads;
+unsigned resolve_thread_count(unsigned requested) {
+    if (requested != 0)
+        return requested;
     unsigned cores = std::thread::hardware_concurrency();
     return cores == 0 ? 1 : cores;
 }
-} // namespace
 
-Workers::Workers(unsigned threads) : threads_(resolve_threads(threads)), pool_(threads_) {}
+Workers::Workers(unsigned threads) : threads_(resolve_thread_count(threads)), pool_(threads_) {}
 
 Workers::~Workers() {
     join();

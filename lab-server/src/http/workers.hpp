@@ -23,6 +23,9 @@
 
 namespace nixedge::lab::http {
 
+// `requested`, or one per core when it is 0.
+unsigned resolve_thread_count(unsigned requested);
+
 class Workers {
   public:
     // threads == 0: one per core.

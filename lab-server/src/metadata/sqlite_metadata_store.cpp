@@ -190,18 +190,12 @@ Result<std::optional<Cache>> SqliteMetadataStore::get_cache(std::string_view nam
 
 Result<std::vector<Cache>> SqliteMetadataStore::list_caches() {
     return pool_.read([&](SqliteConnection& c) -> Result<std::vector<Cache>> {
-        std::vector<std::string> names;
         auto q = c.query("SELECT name FROM caches ORDER BY name");
-        while (true) {
-            auto next = q.step();
-            if (!next)
-                return next.error();
-            if (!*next)
-                break;
-            names.push_back(q.text(0));
-        }
+        auto names = all_texts(q);
+        if (!names)
+            return names.error();
         std::vector<Cache> caches;
-        for (const auto& name : names) {
+        for (const auto& name : *names) {
             auto row = require_cache(c, name);
             if (!row)
                 return row.error();

@@ -31,12 +31,7 @@ Result<std::optional<std::string>> published_nar_hash(SqliteConnection& c, std::
                                                       std::string_view store_hash) {
     auto q = c.query("SELECT nar_hash FROM paths WHERE cache_id = ? AND store_hash = ?", cache_id,
                      store_hash);
-    auto row = q.step();
-    if (!row)
-        return row.error();
-    if (!*row)
-        return std::optional<std::string>();
-    return std::optional<std::string>(q.text(0));
+    return single_text(q);
 }
 
 // The narinfo must describe the NAR its URL names.
@@ -135,15 +130,6 @@ Result<void> enqueue_publication(SqliteConnection& c, const CacheRow& cache,
     if (auto ok = enqueue_path_objects(c, cache, store_hash, OutboxOp::regenerate, now); !ok)
         return ok;
     return enqueue_sync_plan(c, now);
-}
-
-Result<std::optional<std::string>> single_text(SqliteQuery& q) {
-    auto row = q.step();
-    if (!row)
-        return row.error();
-    if (!*row)
-        return std::optional<std::string>();
-    return std::optional<std::string>(q.text(0));
 }
 
 Result<std::vector<StorePath>> load_references(SqliteConnection& c, std::int64_t path_id) {

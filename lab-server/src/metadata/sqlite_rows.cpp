@@ -118,17 +118,11 @@ Result<void> enqueue_cache_objects(SqliteConnection& c, const CacheRow& cache, O
     // Keys are built by bucket_key, not concatenated in SQL: one module names
     // every object. Hashes are collected first, as inserting into the outbox
     // while stepping over paths would interleave two statements' work.
-    std::vector<std::string> hashes;
     auto q = c.query("SELECT store_hash FROM paths WHERE cache_id = ? ORDER BY id", cache.id);
-    while (true) {
-        auto next = q.step();
-        if (!next)
-            return next.error();
-        if (!*next)
-            break;
-        hashes.push_back(q.text(0));
-    }
-    for (const auto& hash : hashes)
+    auto hashes = all_texts(q);
+    if (!hashes)
+        return hashes.error();
+    for (const auto& hash : *hashes)
         if (auto ok = enqueue_path_objects(c, cache, hash, op, now); !ok)
             return ok;
     return enqueue(c, op, bucket_key::nix_cache_info(cache.name), {}, now);
@@ -136,6 +130,27 @@ Result<void> enqueue_cache_objects(SqliteConnection& c, const CacheRow& cache, O
 
 Result<void> enqueue_sync_plan(SqliteConnection& c, UnixTime now) {
     return enqueue(c, OutboxOp::regenerate, bucket_key::sync_plan(), {}, now);
+}
+
+Result<std::optional<std::string>> single_text(SqliteQuery& q) {
+    auto row = q.step();
+    if (!row)
+        return row.error();
+    if (!*row)
+        return std::optional<std::string>();
+    return std::optional<std::string>(q.text(0));
+}
+
+Result<std::vector<std::string>> all_texts(SqliteQuery& q) {
+    std::vector<std::string> texts;
+    for (;;) {
+        auto row = q.step();
+        if (!row)
+            return row.error();
+        if (!*row)
+            return texts;
+        texts.push_back(q.text(0));
+    }
 }
 
 } // namespace nixedge::lab::sqlite_rows

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace nixedge::lab::sqlite_rows {
 
@@ -16,6 +17,11 @@ namespace nixedge::lab::sqlite_rows {
 std::string hex(const Sha256Digest& digest);
 // internal if the database holds a malformed hash.
 Result<Sha256Digest> digest_from_hex(std::string_view text);
+
+// The first column of the one row a query returns, if it returns one.
+Result<std::optional<std::string>> single_text(SqliteQuery& q);
+// The first column of every row a query returns.
+Result<std::vector<std::string>> all_texts(SqliteQuery& q);
 
 std::string_view to_db(KeyState state);
 std::string_view to_db(OutboxOp op);
