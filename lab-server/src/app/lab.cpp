@@ -1,0 +1,56 @@
+#include "app/lab.hpp"
+
+#include "metadata/sqlite_metadata_store.hpp"
+#include "storage/local_storage.hpp"
+
+#include <openssl/rand.h>
+
+#include <array>
+#include <filesystem>
+#include <system_error>
+
+namespace nixedge::lab {
+
+Result<Lab> open_lab(const ServerConfig& config) {
+    std::error_code ec;
+    std::filesystem::create_directories(config.server.data_dir, ec);
+    if (ec)
+        return Error{ErrorCode::storage_unavailable, "cannot create the data directory " +
+                                                         config.server.data_dir.string() + ": " +
+                                                         ec.message()};
+    auto database = config.database.sqlite_file();
+    auto metadata = SqliteMetadataStore::open(database);
+    if (!metadata)
+        return Error{metadata.error().code, "cannot open the database " + database.string() + ": " +
+                                                metadata.error().detail};
+    auto storage = LocalStorage::open(config.storage.path);
+    if (!storage)
+        return Error{storage.error().code, "cannot open the bucket directory " +
+                                               config.storage.path.string() + ": " +
+                                               storage.error().detail};
+    return Lab{config, std::shared_ptr<MetadataStore>(std::move(*metadata)),
+               std::shared_ptr<Storage>(std::move(*storage))};
+}
+
+Result<SecretKey> generate_signing_key(std::string_view key_name) {
+    std::array<unsigned char, 32> seed{};
+    if (RAND_bytes(seed.data(), static_cast<int>(seed.size())) != 1)
+        return Error{ErrorCode::internal, "the random generator failed"};
+    auto key = secret_key_from_seed(
+        key_name, ByteView(reinterpret_cast<const std::uint8_t*>(seed.data()), seed.size()));
+    OPENSSL_cleanse(seed.data(), seed.size());
+    return key;
+}
+
+std::string default_key_name(std::string_view cache_name) {
+    return std::string(cache_name) + "-1";
+}
+
+CacheSettings default_cache_settings(const ServerConfig& config) {
+    CacheSettings settings;
+    settings.priority = config.caches.default_priority;
+    settings.retention_seconds = config.caches.default_retention.count();
+    return settings;
+}
+
+} // namespace nixedge::lab
