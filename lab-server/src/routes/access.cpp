@@ -9,8 +9,8 @@ namespace {
 
 // The permissions the request's token grants on the cache (none without one).
 Result<Permissions> token_permissions(LabContext& context, http::Request& request,
+                                      const std::optional<std::string>& token,
                                       std::string_view cache_name) {
-    auto token = token_from_authorization(request.header("Authorization"));
     if (!token)
         return Permissions{};
     if (!context.tokens)
@@ -27,7 +27,8 @@ Result<Permissions> token_permissions(LabContext& context, http::Request& reques
 
 Result<Cache> authorize(LabContext& context, http::Request& request, std::string_view cache_name,
                         Permission permission) {
-    auto permissions = token_permissions(context, request, cache_name);
+    auto token = token_from_authorization(request.header("Authorization"));
+    auto permissions = token_permissions(context, request, token, cache_name);
     if (!permissions)
         return permissions.error();
     std::optional<Cache> cache;
@@ -43,6 +44,9 @@ Result<Cache> authorize(LabContext& context, http::Request& request, std::string
         return make_error(ErrorCode::unauthorized, "authentication required");
     if (!cache)
         return make_error(ErrorCode::not_found, "no cache named '" + std::string(cache_name) + "'");
+    // Anonymous callers are asked to authenticate rather than told "never".
+    if (!permissions->has(permission) && !token)
+        return make_error(ErrorCode::unauthorized, "authentication required");
     if (!permissions->has(permission))
         return make_error(ErrorCode::forbidden, "the token does not allow " +
                                                     std::string(claim_letter(permission)) +

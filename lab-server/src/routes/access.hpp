@@ -5,7 +5,8 @@
 //   - no permission at all on the cache (public read counts): 401, whether or
 //     not the cache exists, so a private cache's existence is not revealed;
 //   - some permission, but the cache does not exist: 404;
-//   - some permission, but not the one needed: 403.
+//   - some permission, but not the one needed: 403 (401 without a token, so
+//     an anonymous reader of a public cache is asked to authenticate to push).
 #pragma once
 
 #include "auth/permissions.hpp"
