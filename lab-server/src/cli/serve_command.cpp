@@ -16,8 +16,7 @@ int serve_command(const Invocation& inv) {
         out << "listening on " << base_url << std::endl;
     };
     if (auto served = serve(*lab, options); !served)
-        return report_failure(inv.err,
-                              Error{served.error().code, "serve: " + served.error().detail});
+        return report_failure(inv.err, served.error());
     return exit_ok;
 }
 
