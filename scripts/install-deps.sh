@@ -18,6 +18,8 @@ DEBIAN_PACKAGES=(
   liblzma-dev libbz2-dev libbrotli-dev xz-utils bzip2 brotli
   # the real Nix client for cross-checks
   nix-bin
+  # `make run` makes its token secret with `openssl rand`
+  openssl
 )
 
 missing=()
