@@ -37,7 +37,11 @@ class StagedUploadExpiry {
     StagedUploadExpiry(std::shared_ptr<MetadataStore> metadata, std::chrono::seconds period)
         : thread_([this, metadata = std::move(metadata), period](std::stop_token stop) {
               std::unique_lock lock(mutex_);
-              while (!wake_.wait_for(lock, stop, period, [] { return false; })) {
+              for (;;) {
+                  // Returns early (false) only when stop is requested.
+                  wake_.wait_for(lock, stop, period, [] { return false; });
+                  if (stop.stop_requested())
+                      return;
                   if (auto expired = metadata->expire_staged(system_clock_now()); !expired)
                       std::fprintf(stderr, "nixedge-server: expiring staged uploads: %s\n",
                                    expired.error().detail.c_str());
