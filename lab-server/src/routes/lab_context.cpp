@@ -1,6 +1,7 @@
 #include "routes/lab_context.hpp"
 
 #include "auth/deny_list.hpp"
+#include "http/workers.hpp"
 
 #include <chrono>
 #include <mutex>
@@ -106,8 +107,13 @@ Result<std::unique_ptr<LabContext>> LabContext::create(Lab& lab, http::Metrics& 
             deny.deny_token_id(id);
         tokens.emplace(*auth.token_hs256_secret, auth.clock_skew, std::move(deny));
     }
+    // Twice the cores: a thread waiting for a chunk's fsync leaves its core to
+    // another's compression. Three chunks in flight per thread keep them busy
+    // and bound ingest memory (at most 2 x 4 MiB per chunk in flight).
+    auto threads = 2 * http::resolve_thread_count(lab.config.server.worker_threads);
     return std::unique_ptr<LabContext>(new LabContext{
-        lab, std::move(tokens), OutboxDrainer(lab.metadata, lab.storage), *registered});
+        lab, std::move(tokens), OutboxDrainer(lab.metadata, lab.storage), *registered,
+        std::make_unique<ChunkExecutor>(threads, 3 * std::size_t{threads})});
 }
 
 } // namespace nixedge::lab
