@@ -7,6 +7,8 @@
 #include "nixedge/zstd_frames.hpp"
 #include "storage/storage.hpp"
 
+#include <thread>
+
 using namespace nixedge;
 using namespace nixedge::test;
 using lab::Permission;
@@ -307,4 +309,50 @@ TEST_CASE("lab routes: metrics count chunks stored and deduplicated, and storage
     CHECK(value_of("nixedge_paths") == 2);
     CHECK(value_of("nixedge_storage_raw_bytes") == nar.size());
     CHECK(value_of("nixedge_storage_chunk_bytes") == value_of("nixedge_chunk_stored_bytes_total"));
+}
+
+TEST_CASE("lab routes: concurrent uploads of the same NAR store each chunk once", "[routes]") {
+    LabFixture f;
+    f.create_cache("main");
+    auto token = f.token({{"main", Permission::pull}, {"main", Permission::push}});
+    std::string contents;
+    for (int i = 0; contents.size() < (12u << 20); ++i)
+        contents += std::to_string(i * 104729) + ";";
+    std::string nar = file_nar(contents);
+    auto url = "/main/" + nix_nar_url(nar);
+    std::vector<std::thread> uploaders;
+    std::vector<Status> statuses(4, Status::internal_server_error);
+    for (std::size_t i = 0; i < statuses.size(); ++i)
+        uploaders.emplace_back([&, i] {
+            auto put = f.call(Verb::put, url, token, nar);
+            if (put)
+                statuses[i] = put->status;
+        });
+    for (auto& t : uploaders)
+        t.join();
+    for (auto status : statuses)
+        CHECK(status == Status::ok);
+    auto totals = f.lab.metadata->storage_totals();
+    REQUIRE(totals);
+    CHECK(totals->chunks == objects_under(f, "chunks"));
+    CHECK(totals->raw_bytes <= nar.size()); // each distinct chunk once
+    CHECK(totals->nars == 1);
+    REQUIRE(push(f, "main", token, path_named("same"), nar) == Status::ok);
+    auto info = parse_narinfo(
+        f.call(Verb::get, "/main/" + path_named("same").hash + ".narinfo", token)->body);
+    REQUIRE(info);
+    CHECK(decompress(f.call(Verb::get, "/main/" + info->url, token)->body) == nar);
+}
+
+TEST_CASE("lab routes: narinfo and NAR uploads over their caps are refused", "[routes]") {
+    LabFixture f("[server.limits]\nmax_narinfo_bytes = 1024\nmax_nar_bytes = 1048576\n");
+    f.create_cache("main");
+    auto token = f.token({{"main", Permission::pull}, {"main", Permission::push}});
+    auto big_narinfo = f.call(Verb::put, "/main/" + path_named("x").hash + ".narinfo", token,
+                              std::string(2048, 'x'));
+    CHECK(big_narinfo->status == Status::payload_too_large);
+    std::string nar = file_nar(std::string(2 << 20, 'n'));
+    auto big_nar = f.call(Verb::put, "/main/" + nix_nar_url(nar), token, nar);
+    CHECK(big_nar->status == Status::payload_too_large);
+    CHECK_FALSE(f.lab.metadata->find_staged("main", nix_nar_url(nar)).value().has_value());
 }
