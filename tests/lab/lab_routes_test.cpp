@@ -179,7 +179,7 @@ TEST_CASE("lab routes: a narinfo that does not match its NAR publishes nothing",
     CHECK(f.call(Verb::put, "/main/nar/x.nar", token, "not a nar")->status == Status::bad_request);
 }
 
-TEST_CASE("lab routes: published narinfos are immutable; references must exist", "[routes]") {
+TEST_CASE("lab routes: published narinfos are immutable, references must exist", "[routes]") {
     LabFixture f;
     f.create_cache("main");
     auto token = f.token({{"main", Permission::pull}, {"main", Permission::push}});

@@ -321,7 +321,7 @@ TEST_CASE("metadata: key rotation keeps an active key at all times", "[metadata]
 
 // ---- chunk claims ----
 
-TEST_CASE("metadata: the first claim wins; others wait, then reuse", "[metadata]") {
+TEST_CASE("metadata: the first claim wins, others wait, then reuse", "[metadata]") {
     TempDir dir;
     TestClock clock;
     auto store = test::open_store(dir / "meta.db", clock);
@@ -577,7 +577,7 @@ TEST_CASE("metadata: stage an upload and find it from any replica", "[metadata]"
     CHECK(store->find_staged("nope", "nar/abc.nar.zst").value() == std::nullopt);
 }
 
-TEST_CASE("metadata: staging needs a cache and a recorded NAR; restaging replaces", "[metadata]") {
+TEST_CASE("metadata: staging needs a cache and a recorded NAR, restaging replaces", "[metadata]") {
     TempDir dir;
     TestClock clock;
     auto store = test::open_store(dir / "meta.db", clock);
