@@ -30,11 +30,6 @@ namespace {
 constexpr std::string_view small_chunks =
     "[chunking]\nmin_size = 1024\navg_size = 4096\nmax_size = 16384\n";
 
-StorePath path_named(const std::string& name) {
-    auto hash = encoding::to_nix32(Sha256::digest(as_bytes(name))).substr(0, 32);
-    return StorePath{hash, name};
-}
-
 // A NAR of about 64 KiB whose contents depend on `seed`: many chunks.
 std::string many_chunk_nar(int seed) {
     std::string contents;
@@ -52,14 +47,9 @@ std::string put_nar(LabFixture& f, const std::string& cache, const std::string& 
     return url;
 }
 
-// Nix's push of one path: the NAR, then its narinfo.
 void push(LabFixture& f, const std::string& cache, const std::string& token, const StorePath& path,
           const std::string& nar) {
-    auto url = put_nar(f, cache, token, nar);
-    auto info = f.call(Verb::put, "/" + cache + "/" + path.hash + ".narinfo", token,
-                       client_narinfo(path, nar, url));
-    REQUIRE(info);
-    REQUIRE(info->status == Status::ok);
+    REQUIRE(push_path(f, cache, token, path, nar) == Status::ok);
 }
 
 // What `serve` writes at start-up before anything else.
@@ -106,12 +96,6 @@ const lab::FsckFinding& the_finding(const lab::FsckReport& report, FsckFindingKi
     return *it;
 }
 
-std::string object_text(LabFixture& f, const std::string& key) {
-    auto bytes = lab::read_object(*f.lab.storage, key, 64 << 20);
-    REQUIRE(bytes);
-    return std::string(as_chars(*bytes));
-}
-
 bool object_exists(LabFixture& f, const std::string& key) {
     auto exists = f.lab.storage->exists(key);
     REQUIRE(exists);
@@ -136,16 +120,6 @@ Sha256Digest manifest_hash_of(LabFixture& f, const std::string& cache, const Sto
     return f.lab.metadata->get_path(cache, path.hash).value()->manifest_hash;
 }
 
-std::string decompress(const std::string& frames) {
-    auto d = ZstdDecompressor::create();
-    REQUIRE(d);
-    Bytes out;
-    REQUIRE(
-        d->feed(as_bytes(frames), [&](ByteView b) { out.insert(out.end(), b.begin(), b.end()); }));
-    REQUIRE(d->finish());
-    return std::string(as_chars(out));
-}
-
 // The NAR the lab serves for a path, decompressed.
 std::string served_nar(LabFixture& f, const std::string& cache, const std::string& token,
                        const StorePath& path) {
@@ -155,7 +129,7 @@ std::string served_nar(LabFixture& f, const std::string& cache, const std::strin
     auto body = f.call(Verb::get, "/" + cache + "/" + info->url, token);
     REQUIRE(body);
     REQUIRE(body->status == Status::ok);
-    return decompress(body->body);
+    return decompress_frames(body->body);
 }
 
 struct PushedLab {
