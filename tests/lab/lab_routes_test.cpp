@@ -315,3 +315,20 @@ TEST_CASE("lab routes: narinfo and NAR uploads over their caps are refused", "[r
     CHECK(big_nar->status == Status::payload_too_large);
     CHECK_FALSE(f.lab.metadata->find_staged("main", nix_nar_url(nar)).value().has_value());
 }
+
+TEST_CASE("lab routes: cache settings are read at most max_age ago", "[routes]") {
+    LabFixture f;
+    f.create_cache("main");
+    lab::CacheDirectory directory(f.lab.metadata, std::chrono::milliseconds(200));
+    REQUIRE_FALSE(directory.find("main").value()->settings.is_public);
+    REQUIRE_FALSE(directory.find("later").value().has_value());
+    lab::CacheSettingsUpdate update;
+    update.is_public = true;
+    REQUIRE(f.lab.metadata->update_cache("main", update));
+    f.create_cache("later");
+    CHECK_FALSE(directory.find("main").value()->settings.is_public); // remembered
+    CHECK_FALSE(directory.find("later").value().has_value());
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    CHECK(directory.find("main").value()->settings.is_public);
+    CHECK(directory.find("later").value().has_value());
+}
