@@ -161,7 +161,7 @@ TEST_CASE("lab routes: byte ranges of a multi-chunk NAR", "[routes]") {
     f.create_cache("main", /*is_public=*/true);
     auto token = f.token({{"main", Permission::push}});
     std::string contents;
-    for (int i = 0; contents.size() < (9u << 20); ++i)
+    for (std::int64_t i = 0; contents.size() < (9u << 20); ++i)
         contents += std::to_string(i * 7919) + ",";
     auto path = path_named("big");
     std::string nar = file_nar(contents);
@@ -275,7 +275,7 @@ TEST_CASE("lab routes: concurrent uploads of the same NAR store each chunk once"
     f.create_cache("main");
     auto token = f.token({{"main", Permission::pull}, {"main", Permission::push}});
     std::string contents;
-    for (int i = 0; contents.size() < (12u << 20); ++i)
+    for (std::int64_t i = 0; contents.size() < (12u << 20); ++i)
         contents += std::to_string(i * 104729) + ";";
     std::string nar = file_nar(contents);
     auto url = "/main/" + nix_nar_url(nar);
