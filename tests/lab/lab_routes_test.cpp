@@ -332,3 +332,20 @@ TEST_CASE("lab routes: cache settings are read at most max_age ago", "[routes]")
     CHECK(directory.find("main").value()->settings.is_public);
     CHECK(directory.find("later").value().has_value());
 }
+
+TEST_CASE("lab routes: the narinfo cache keeps found narinfos within its age and size",
+          "[routes]") {
+    lab::NarinfoCache cache(100, std::chrono::milliseconds(200));
+    cache.insert("main", "a", std::string(40, 'a'));
+    cache.insert("main", "b", std::string(40, 'b'));
+    CHECK(cache.find("main", "a") == std::string(40, 'a')); // a is now the most recent
+    cache.insert("main", "c", std::string(40, 'c'));        // over 100 bytes: b goes
+    CHECK_FALSE(cache.find("main", "b"));
+    CHECK(cache.find("main", "a"));
+    CHECK(cache.find("main", "c"));
+    CHECK_FALSE(cache.find("other", "a"));
+    cache.insert("main", "big", std::string(101, 'x')); // never fits
+    CHECK_FALSE(cache.find("main", "big"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    CHECK_FALSE(cache.find("main", "a"));
+}

@@ -114,7 +114,9 @@ Result<std::unique_ptr<LabContext>> LabContext::create(Lab& lab, http::Metrics& 
     return std::unique_ptr<LabContext>(new LabContext{
         lab, std::move(tokens), OutboxDrainer(lab.metadata, lab.storage), *registered,
         std::make_unique<ChunkExecutor>(threads, 3 * std::size_t{threads}),
-        std::make_unique<CacheDirectory>(lab.metadata)});
+        std::make_unique<CacheDirectory>(lab.metadata),
+        // ~64 MiB: some 100k narinfos of 600 bytes.
+        std::make_unique<NarinfoCache>(64 * 1024 * 1024, std::chrono::seconds(10))});
 }
 
 } // namespace nixedge::lab

@@ -8,6 +8,7 @@
 #include "ingest/chunk_executor.hpp"
 #include "outbox/outbox_drainer.hpp"
 #include "routes/cache_directory.hpp"
+#include "routes/narinfo_cache.hpp"
 
 #include <memory>
 #include <optional>
@@ -36,6 +37,8 @@ struct LabContext {
     std::unique_ptr<ChunkExecutor> chunk_executor;
     // Cache rows for authorization, at most a second old.
     std::unique_ptr<CacheDirectory> caches;
+    // Signed narinfos recently served or published.
+    std::unique_ptr<NarinfoCache> narinfos;
 
     static Result<std::unique_ptr<LabContext>> create(Lab& lab, http::Metrics& metrics);
 };
