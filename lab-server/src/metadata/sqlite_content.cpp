@@ -270,7 +270,8 @@ SqliteMetadataStore::claim_chunks(std::span<const ChunkClaimRequest> requests) {
             return ok.error();
     const auto now = options_.clock();
     const auto timeout = static_cast<std::int64_t>(options_.chunk_claim_timeout.count());
-    return pool_.write([&](SqliteConnection& c) -> Result<std::vector<ChunkClaim>> {
+    // Unsynced: a claim lost in a crash only lets the chunk be claimed again.
+    return pool_.write_unsynced([&](SqliteConnection& c) -> Result<std::vector<ChunkClaim>> {
         std::vector<ChunkClaim> claims;
         // A hash repeated in the batch gets its first answer again, not
         // "claimed by other" from the claim this batch just made.
@@ -292,7 +293,10 @@ SqliteMetadataStore::claim_chunks(std::span<const ChunkClaimRequest> requests) {
 
 Result<void> SqliteMetadataStore::mark_chunks_stored(std::span<const ChunkStoredRequest> requests) {
     const auto now = options_.clock();
-    return pool_.write([&](SqliteConnection& c) -> Result<void> {
+    // Unsynced: record_nar's durable commit, which every use of the chunk
+    // waits for, syncs the mark with it; a mark lost in a crash leaves a chunk
+    // that no manifest names, to be taken over or collected.
+    return pool_.write_unsynced([&](SqliteConnection& c) -> Result<void> {
         for (const auto& request : requests)
             if (auto ok = mark_one(c, request, now); !ok)
                 return ok;

@@ -60,6 +60,26 @@ class SqlitePool {
         return with_connection("BEGIN IMMEDIATE", fn);
     }
 
+    // A write transaction whose commit is not synced to disk before it
+    // returns (PRAGMA synchronous = NORMAL): in WAL mode it becomes durable
+    // with the next ordinary write()'s commit, which syncs the log with every
+    // frame before it. For rows whose loss in a crash is harmless and that a
+    // later durable commit depends on anyway (chunk claims and marks, before
+    // the NAR that uses the chunks is recorded): a commit then costs no fsync.
+    template <class F> auto write_unsynced(F&& fn) {
+        using R = std::invoke_result_t<F&, SqliteConnection&>;
+        std::lock_guard lock(write_mutex_);
+        auto lease = acquire();
+        if (!lease)
+            return R(lease.error());
+        if (auto ok = (*lease)->exec("PRAGMA synchronous = NORMAL"); !ok)
+            return R(ok.error());
+        R result = in_transaction(**lease, "BEGIN IMMEDIATE", fn);
+        if (auto ok = (*lease)->exec("PRAGMA synchronous = FULL"); !ok)
+            return R(ok.error()); // only when the database itself is failing
+        return result;
+    }
+
   private:
     void release(std::unique_ptr<SqliteConnection> connection);
 
