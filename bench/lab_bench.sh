@@ -1,0 +1,591 @@
+#!/usr/bin/env bash
+# bench/lab_bench.sh OUT: the lab server against its baselines, side by side in
+# one run (docs/benchmarks.md, "Lab server against baselines"). Writes the
+# markdown section to OUT; progress goes to stderr. Called by bench/run.sh.
+#
+#  1. narinfo GET req/s and p99 (wrk, keep-alive) vs nginx serving the same
+#     narinfo files statically;
+#  2. NAR download MB/s of one multi-chunk NAR (>= 256 MB) vs nginx serving
+#     the same .nar.zst bytes as one static file;
+#  3. push ingest MB/s (`nix copy`, compression=none) and peak RSS, vs the CPU
+#     bound of the same work on both cores (`nixedge-bench ingest-bound`) and
+#     `nix copy` to a file:// cache with zstd;
+#  4. stored bytes for two releases of real software (npm's typescript) vs
+#     Nix's own file:// cache (zstd) of the same store paths.
+#
+# Data are real files of this machine's /usr added to a chroot Nix store.
+# Everything lives in one mktemp directory, removed at the end; every server
+# listens on 127.0.0.1 only and is stopped by its PID.
+#
+# Environment: NIXEDGE_BENCH_REPEAT (runs per figure, default 3),
+# NIXEDGE_BENCH_CLOSURE_MB (closure size, default 1100), NIXEDGE_SERVER and
+# NIXEDGE_BENCH_BIN (binaries, default build/bin/...), NIXEDGE_BENCH_ONLY
+# (space-separated subset of: narinfo nar ingest dedup).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+out=${1:?usage: bench/lab_bench.sh OUT}
+
+repeat=${NIXEDGE_BENCH_REPEAT:-3}
+closure_mb=${NIXEDGE_BENCH_CLOSURE_MB:-1100}
+big_min_mb=300 # the download NAR: the smallest /usr entry at least this big
+server_bin=$(realpath -m "${NIXEDGE_SERVER:-build/bin/nixedge-server}")
+bench_bin=$(realpath -m "${NIXEDGE_BENCH_BIN:-build/bin/nixedge-bench}")
+lua_script=$(realpath bench/lab/narinfo.lua)
+only=" ${NIXEDGE_BENCH_ONLY:-narinfo nar ingest dedup} "
+wants() { [[ $only == *" $1 "* ]]; }
+npm_releases=(typescript@5.4.5 typescript@5.5.4)
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/nixedge-lab-bench.XXXXXX")
+started=() # PIDs of the servers this script started
+cleanup() {
+  local pid
+  for pid in "${started[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+log() { echo "lab-bench: $*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+# ---------------------------------------------------------------- helpers
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+fmt() { awk -v v="$1" -v d="${2:-1}" 'BEGIN { if (v == "nan" || v == "") print "n/a"; else printf "%.*f", d, v }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b == 0 || a == "" || b == "") print "nan"; else printf "%.3f", a / b }'; }
+verdict() { # value op target
+  awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
+    if (v == "nan" || v == "") { print "not measured"; exit }
+    met = (op == ">=") ? (v >= t) : (v <= t)
+    print met ? "met" : "**missed**" }'
+}
+list() { tr '\n' ' ' | sed 's/ $//; s/ /, /g'; } # one value per line -> "a, b, c"
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+
+# Nix 2.8 as root on a chroot store; a fresh HOME and cache (Nix caches
+# narinfo lookups client side), no substituters.
+export HOME=$T/home XDG_CACHE_HOME=$T/xdg-cache
+mkdir -p "$HOME" "$XDG_CACHE_HOME"
+export NIX_CONFIG=$'experimental-features = nix-command\nsubstituters =\nbuild-users-group =\nwarn-dirty = false'
+store=$T/root
+nix_store() { nix-store --store "$store" "$@"; }
+nix_copy() { nix --store "$store" copy --option download-attempts 1 "$@"; }
+
+# A port nobody listens on right now (nginx needs one up front).
+free_port() {
+  local port
+  for _ in $(seq 50); do
+    port=$((20000 + RANDOM % 40000))
+    if [[ -z $(ss -Htln "sport = :$port") ]]; then
+      echo "$port"
+      return
+    fi
+  done
+  die "no free port found"
+}
+
+wait_http() { # url: until it answers (any status), 20 s at most
+  for _ in $(seq 200); do
+    curl -s -o /dev/null "$1" && return 0
+    sleep 0.1
+  done
+  die "$1 does not answer"
+}
+
+stop_pid() {
+  local pid=$1
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------- nginx
+
+nginx_dir=$T/nginx
+nginx_pid=
+nginx_port=
+start_nginx() { # serves $nginx_dir/www on 127.0.0.1, 2 workers, sendfile
+  mkdir -p "$nginx_dir/www" "$nginx_dir/tmp"
+  for attempt in 1 2 3; do
+    nginx_port=$(free_port)
+    cat >"$nginx_dir/nginx.conf" <<EOF
+daemon off;
+user root;
+worker_processes $(nproc);
+pid $nginx_dir/nginx.pid;
+error_log $nginx_dir/error.log warn;
+events { worker_connections 4096; }
+http {
+  types { text/x-nix-narinfo narinfo; application/zstd zst; text/plain nix-cache-info; }
+  default_type application/octet-stream;
+  access_log $nginx_dir/access.log;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_timeout 75s;
+  keepalive_requests 1000000;
+  client_body_temp_path $nginx_dir/tmp/body;
+  proxy_temp_path $nginx_dir/tmp/proxy;
+  fastcgi_temp_path $nginx_dir/tmp/fastcgi;
+  uwsgi_temp_path $nginx_dir/tmp/uwsgi;
+  scgi_temp_path $nginx_dir/tmp/scgi;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    root $nginx_dir/www;
+  }
+}
+EOF
+    nginx -p "$nginx_dir" -c "$nginx_dir/nginx.conf" -e "$nginx_dir/error.log" &
+    nginx_pid=$!
+    started+=("$nginx_pid")
+    for _ in $(seq 50); do
+      curl -s -o /dev/null "http://127.0.0.1:$nginx_port/" && return 0
+      kill -0 "$nginx_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    stop_pid "$nginx_pid"
+    log "nginx did not start on port $nginx_port (attempt $attempt): $(tail -2 "$nginx_dir/error.log" 2>/dev/null)"
+  done
+  die "nginx would not start"
+}
+
+# ---------------------------------------------------------------- lab server
+
+secret=$(openssl rand -hex 32)
+export NIXEDGE_TOKEN_HS256_SECRET=$secret
+srv_pid=
+srv_port=
+srv_dir=
+srv_netrc=
+start_server() { # name cache: a fresh server with one public cache and a push token
+  local name=$1 cache=$2 line token
+  srv_dir=$T/server-$name
+  mkdir -p "$srv_dir/data"
+  cat >"$srv_dir/server.toml" <<EOF
+[server]
+listen = "127.0.0.1:0"
+data_dir = "$srv_dir/data"
+EOF
+  "$server_bin" --config "$srv_dir/server.toml" cache create "$cache" --public >"$srv_dir/public-key"
+  token=$("$server_bin" --config "$srv_dir/server.toml" make-token --sub bench --validity 1d \
+    --pull "$cache" --push "$cache")
+  srv_netrc=$srv_dir/netrc
+  echo "machine 127.0.0.1 password $token" >"$srv_netrc"
+  "$server_bin" --config "$srv_dir/server.toml" serve >"$srv_dir/stdout" 2>"$srv_dir/stderr" &
+  srv_pid=$!
+  started+=("$srv_pid")
+  for _ in $(seq 300); do
+    line=$(grep -m1 -o 'listening on http://127\.0\.0\.1:[0-9]*' "$srv_dir/stdout" || true)
+    if [[ -n $line ]]; then
+      srv_port=${line##*:}
+      return 0
+    fi
+    kill -0 "$srv_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  die "nixedge-server did not start: $(tail -5 "$srv_dir/stderr")"
+}
+
+# Peak resident set of a live process, in MB (10^6 bytes).
+peak_rss_mb() { awk '/^VmHWM:/ { printf "%.1f", $2 * 1024 / 1e6 }' "/proc/$1/status"; }
+cpu_seconds() { # user + system CPU time of a live process
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
+}
+
+# Server-side ingest from the access log: NAR bytes received by NAR PUTs over
+# the time the server spent on at least one of them (the union of their
+# [start, end] intervals; Nix uploads several paths at once). Prints
+# "MB/s bytes seconds puts".
+server_ingest_rate() {
+  jq -R -r -s '
+    [ split("\n")[] | (fromjson? // empty)
+      | select(.method == "PUT" and (.target | test("/nar/")) and .status < 300)
+      | ((.time[0:19] + "Z" | fromdateiso8601) + (.time[20:23] | tonumber) / 1000) as $t
+      | { end: $t, start: ($t - .duration_ms / 1000), bytes: .bytes_in } ]
+    | sort_by(.start) as $puts
+    | (reduce $puts[] as $p ({busy: 0, cur_s: null, cur_e: null};
+        if .cur_e == null then {busy: 0, cur_s: $p.start, cur_e: $p.end}
+        elif $p.start <= .cur_e then .cur_e = ([.cur_e, $p.end] | max)
+        else {busy: (.busy + .cur_e - .cur_s), cur_s: $p.start, cur_e: $p.end} end)
+       | .busy + (if .cur_e == null then 0 else .cur_e - .cur_s end)) as $busy
+    | ($puts | map(.bytes) | add // 0) as $bytes
+    | "\(if $busy > 0 then $bytes / 1e6 / $busy else "nan" end) \($bytes) \($busy) \($puts | length)"
+  ' "$1"
+}
+
+# Bytes the server stores for all its caches: chunk frames and manifests.
+stored_bytes() {
+  local bucket=$1/data/bucket
+  { find "$bucket/chunks" "$bucket/manifests" -type f -printf '%s\n' 2>/dev/null || true; } |
+    awk '{ s += $1 } END { printf "%d\n", s }'
+}
+nix_cache_bytes() { # a file:// cache's NAR files
+  { find "$1/nar" -type f -name '*.nar.zst' -printf '%s\n' 2>/dev/null || true; } |
+    awk '{ s += $1 } END { printf "%d\n", s }'
+}
+
+# ---------------------------------------------------------------- data
+
+valid_name() { [[ $1 =~ ^[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]*$ ]]; }
+
+# The closure: real files of /usr/lib and /usr/share, each directory (or file)
+# of /usr/lib/x86_64-linux-gnu, /usr/lib and /usr/share its own store path,
+# as packages are: one of at least $big_min_mb MB (the multi-chunk download
+# NAR), then the largest of those under $part_max_mb MB until the closure
+# holds $closure_mb MB. /usr/share/doc's per-package directories are the
+# narinfo set instead: many small store paths.
+part_max_mb=40
+prepare_data() {
+  local sizes=$T/usr-sizes multiarch=/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
+  log "measuring /usr/lib and /usr/share"
+  for entry in "$multiarch"/* /usr/lib/* /usr/share/*; do
+    [[ ( -d $entry || -f $entry ) && ! -L $entry ]] || continue
+    [[ $entry != "$multiarch" && $entry != /usr/share/doc ]] || continue
+    valid_name "$(basename "$entry")" || continue
+    printf '%s\t%s\n' "$(du -sb "$entry" 2>/dev/null | cut -f1)" "$entry"
+  done | sort -n >"$sizes"
+  big_src=$(awk -F'\t' -v min="$big_min_mb" '$1 >= min * 1e6 { print $2; exit }' "$sizes")
+  [[ -n $big_src ]] || die "no directory of >= $big_min_mb MB under /usr/lib or /usr/share"
+  local want=$((closure_mb * 1000000)) have
+  have=$(awk -F'\t' -v p="$big_src" '$2 == p { print $1 }' "$sizes")
+  closure_src=("$big_src")
+  while IFS=$'\t' read -r size entry; do
+    ((have >= want)) && break
+    ((size < part_max_mb * 1000000)) || continue
+    closure_src+=("$entry")
+    have=$((have + size))
+  done < <(sort -rn "$sizes")
+  ((have >= want)) || die "only $have bytes of /usr found for a $closure_mb MB closure"
+
+  log "adding ${#closure_src[@]} paths ($((have / 1000000)) MB) to a chroot store"
+  local start
+  start=$(now)
+  mapfile -t closure < <(nix_store --add "${closure_src[@]}")
+  big=${closure[0]}
+  log "  took $(elapsed "$start") s"
+  mkdir -p "$T/nars"
+  nar_files=()
+  local i=0
+  for path in "${closure[@]}"; do
+    nix-store --dump "$store$path" >"$T/nars/$i.nar" # the chroot store's file system
+    nar_files+=("$T/nars/$i.nar")
+    i=$((i + 1))
+  done
+  closure_bytes=$(stat -c %s "${nar_files[@]}" | awk '{ s += $1 } END { print s }')
+  big_bytes=$(stat -c %s "$T/nars/0.nar")
+
+  local docs=()
+  for entry in /usr/share/doc/*; do
+    valid_name "$(basename "$entry")" && docs+=("$entry")
+  done
+  mapfile -t small < <(nix_store --add "${docs[@]}")
+  log "closure: ${#closure[@]} paths, $closure_bytes NAR bytes; download NAR: $big_src ($big_bytes bytes); narinfo set: ${#small[@]} more paths"
+}
+
+# ---------------------------------------------------------------- figures
+
+# 3. The ingest bound, nix copy to file://, and pushes to the lab server.
+bound_runs=()
+bound=nan
+filecache_runs=()
+push_runs=()
+push_e2e_runs=()
+push_rss_runs=()
+push_cpu_runs=()
+measure_bound() {
+  log "ingest bound: nixedge-bench ingest-bound, 2 threads, zstd level 3"
+  local line
+  line=$("$bench_bin" ingest-bound --threads 2 --level 3 --repeat "$repeat" "${nar_files[@]}")
+  log "  $line"
+  bound=$(sed -n 's/.*ingest_bound_mb_per_s=\([0-9.]*\).*/\1/p' <<<"$line")
+  mapfile -t bound_runs < <(sed -n 's/.*runs=\([0-9.,]*\).*/\1/p' <<<"$line" | tr ',' '\n')
+}
+
+measure_filecache() {
+  local run start secs
+  for run in $(seq "$repeat"); do
+    rm -rf "$T/filecache"
+    start=$(now)
+    nix_copy --to "file://$T/filecache?compression=zstd" "${closure[@]}"
+    secs=$(elapsed "$start")
+    filecache_runs+=("$(awk -v b="$closure_bytes" -v s="$secs" 'BEGIN { printf "%.1f", b / 1e6 / s }')")
+    log "  nix copy to file:// (zstd): $secs s, ${filecache_runs[-1]} MB/s"
+  done
+  rm -rf "$T/filecache"
+}
+
+# Pushes the closure to a fresh server per run; the last server stays up
+# (srv_*) for the download figures.
+measure_push() {
+  local run start secs rate
+  for run in $(seq "$repeat"); do
+    start_server "push-$run" bench
+    start=$(now)
+    nix_copy --to "http://127.0.0.1:$srv_port/bench?compression=none" \
+      --option netrc-file "$srv_netrc" "${closure[@]}"
+    secs=$(elapsed "$start")
+    push_rss_runs+=("$(peak_rss_mb "$srv_pid")")
+    push_cpu_runs+=("$(cpu_seconds "$srv_pid")")
+    push_e2e_runs+=("$(awk -v b="$closure_bytes" -v s="$secs" 'BEGIN { printf "%.1f", b / 1e6 / s }')")
+    read -r rate _ <<<"$(server_ingest_rate "$srv_dir/stderr")"
+    push_runs+=("$(fmt "$rate")")
+    log "  push $run: nix copy $secs s (${push_e2e_runs[-1]} MB/s end to end), server side $rate MB/s, peak RSS ${push_rss_runs[-1]} MB, server CPU ${push_cpu_runs[-1]} s"
+    if ((run < repeat)); then
+      stop_pid "$srv_pid"
+      rm -rf "$srv_dir"
+    fi
+  done
+}
+
+# The narinfo set and the download NAR, fetched once from the live server
+# into nginx's root under the same URL paths.
+small_push_secs=nan
+mirror_to_nginx() {
+  local start
+  start=$(now)
+  nix_copy --to "http://127.0.0.1:$srv_port/bench?compression=none" \
+    --option netrc-file "$srv_netrc" "${small[@]}"
+  small_push_secs=$(elapsed "$start")
+  log "  pushed the narinfo set (${#small[@]} paths) in $small_push_secs s"
+
+  local urls=$T/narinfo-urls conf=$T/curl-narinfos path
+  : >"$urls"
+  echo 'fail' >"$conf"
+  echo 'create-dirs' >>"$conf"
+  for path in "${closure[@]}" "${small[@]}"; do
+    local hash
+    hash=$(basename "$path" | cut -c1-32)
+    echo "/bench/$hash.narinfo" >>"$urls"
+    printf 'url = "http://127.0.0.1:%s/bench/%s.narinfo"\noutput = "%s/www/bench/%s.narinfo"\n' \
+      "$srv_port" "$hash" "$nginx_dir" "$hash" >>"$conf"
+  done
+  printf 'url = "http://127.0.0.1:%s/bench/nix-cache-info"\noutput = "%s/www/bench/nix-cache-info"\n' \
+    "$srv_port" "$nginx_dir" >>"$conf"
+  curl -s -K "$conf"
+  narinfo_count=$(wc -l <"$urls")
+  narinfo_urls=$urls
+
+  local big_hash nar_url
+  big_hash=$(basename "$big" | cut -c1-32)
+  nar_url=$(sed -n 's/^URL: //p' "$nginx_dir/www/bench/$big_hash.narinfo")
+  [[ $nar_url == nar/*.nar.zst ]] || die "unexpected NAR URL '$nar_url' in $big_hash.narinfo"
+  big_nar_path=/bench/$nar_url
+  curl -sf -o "$nginx_dir/www$big_nar_path" --create-dirs "http://127.0.0.1:$srv_port$big_nar_path"
+  zstd -dc "$nginx_dir/www$big_nar_path" | cmp -s - "$T/nars/0.nar" ||
+    die "the server's $big_nar_path does not decompress to the NAR of $big"
+  big_zst_bytes=$(stat -c %s "$nginx_dir/www$big_nar_path")
+  big_chunks=$(grep -c . "$srv_dir/data/bucket/manifests/$(basename "$nar_url" .nar.zst)" 2>/dev/null || echo '?')
+}
+
+# 1. wrk against both, interleaved.
+wrk_lab_rps=()
+wrk_lab_p99=()
+wrk_nginx_rps=()
+wrk_nginx_p99=()
+wrk_one() { # base-url -> "req/s p99-ms"
+  local report
+  report=$(wrk -t2 -c64 -d10s --latency -s "$lua_script" "$1" -- "$narinfo_urls")
+  if grep -q 'Socket errors' <<<"$report"; then
+    log "wrk against $1: $(grep 'Socket errors' <<<"$report")"
+  fi
+  if grep -q 'Non-2xx' <<<"$report"; then
+    die "wrk against $1: $(grep 'Non-2xx' <<<"$report")"
+  fi
+  awk '
+    /^Requests\/sec:/ { rps = $2 }
+    /^ +99%/ { v = $2; unit = v; sub(/[0-9.]+/, "", unit); sub(/[a-z]+$/, "", v)
+               p99 = (unit == "us") ? v / 1000 : (unit == "s") ? v * 1000 : (unit == "m") ? v * 60000 : v }
+    END { printf "%s %s\n", rps, p99 }' <<<"$report"
+}
+measure_narinfo() {
+  local run rps p99
+  for run in $(seq "$repeat"); do
+    read -r rps p99 <<<"$(wrk_one "http://127.0.0.1:$srv_port")"
+    wrk_lab_rps+=("$rps") wrk_lab_p99+=("$p99")
+    log "  narinfo run $run: lab $rps req/s, p99 $p99 ms"
+    read -r rps p99 <<<"$(wrk_one "http://127.0.0.1:$nginx_port")"
+    wrk_nginx_rps+=("$rps") wrk_nginx_p99+=("$p99")
+    log "  narinfo run $run: nginx $rps req/s, p99 $p99 ms"
+  done
+}
+
+# 2. One download at a time with curl, interleaved.
+nar_lab_runs=()
+nar_nginx_runs=()
+curl_rate() { # url -> MB/s; checks the status and the length
+  local code size secs
+  read -r code size secs <<<"$(curl -s -o /dev/null -w '%{http_code} %{size_download} %{time_total}' "$1")"
+  [[ $code == 200 && $size == "$big_zst_bytes" ]] ||
+    die "GET $1: status $code, $size bytes (want 200, $big_zst_bytes)"
+  awk -v b="$size" -v s="$secs" 'BEGIN { printf "%.1f", b / 1e6 / s }'
+}
+measure_nar() {
+  local run runs=$((repeat < 11 ? 11 : repeat)) # a download takes ~0.1 s: more runs
+  for run in $(seq "$runs"); do
+    nar_lab_runs+=("$(curl_rate "http://127.0.0.1:$srv_port$big_nar_path")")
+    nar_nginx_runs+=("$(curl_rate "http://127.0.0.1:$nginx_port$big_nar_path")")
+    log "  NAR download run $run: lab ${nar_lab_runs[-1]} MB/s, nginx ${nar_nginx_runs[-1]} MB/s"
+  done
+}
+
+# 4. Two releases of an npm package, each unpacked into a store path, pushed
+# to a fresh server and to Nix's file:// cache; bytes stored after each.
+dedup_note=
+dedup_lab=()
+dedup_nix=()
+measure_dedup() {
+  local dir=$T/npm release tarball name paths=()
+  mkdir -p "$dir"
+  for release in "${npm_releases[@]}"; do
+    if ! tarball=$(cd "$dir" && npm pack --silent --cache "$dir/cache" "$release" 2>"$dir/npm.log" | tail -1) ||
+      [[ ! -f $dir/$tarball ]]; then
+      dedup_note="skipped: npm pack $release failed ($(tail -1 "$dir/npm.log"))"
+      log "$dedup_note"
+      return 0
+    fi
+    name=${release/@/-}
+    mkdir -p "$dir/$name"
+    tar -xzf "$dir/$tarball" -C "$dir/$name" --strip-components=1
+    paths+=("$(nix_store --add "$dir/$name")")
+  done
+  dedup_paths=("${paths[@]}")
+  dedup_nar_bytes=()
+  for path in "${paths[@]}"; do
+    dedup_nar_bytes+=("$(nix-store --dump "$store$path" | wc -c)")
+  done
+
+  start_server dedup dedup
+  local filecache=$T/dedup-filecache
+  for path in "${paths[@]}"; do
+    nix_copy --to "http://127.0.0.1:$srv_port/dedup?compression=none" \
+      --option netrc-file "$srv_netrc" "$path"
+    dedup_lab+=("$(stored_bytes "$srv_dir")")
+    nix_copy --to "file://$filecache?compression=zstd" "$path"
+    dedup_nix+=("$(nix_cache_bytes "$filecache")")
+    log "  after $(basename "$path"): lab stores ${dedup_lab[-1]} bytes, Nix's file:// cache ${dedup_nix[-1]}"
+  done
+  stop_pid "$srv_pid"
+}
+
+# ---------------------------------------------------------------- run
+
+machine() {
+  echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; memory $(free -g | awk '/^Mem:/ {print $2}') GiB; kernel $(uname -r); $(. /etc/os-release; echo "$PRETTY_NAME")"
+  echo "- nixedge-server: this commit, native Release; [server] io_threads and worker_threads 0 (one per core); zstd level 3"
+  echo "- baselines: $(nginx -v 2>&1 | sed 's/^nginx version: //') ($(nproc) workers, sendfile, access log to a file, as the lab server logs every request); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(nix --version); $(curl --version | head -1 | cut -d' ' -f1-2)"
+  echo "- load generators run on the same $(nproc) cores as the servers; measured $(date -u +%Y-%m-%d)"
+}
+
+main() {
+  [[ -x $server_bin ]] || die "no $server_bin (make build-native)"
+  [[ -x $bench_bin ]] || die "no $bench_bin (make build-native)"
+  for tool in nginx wrk nix nix-store curl jq zstd openssl npm; do
+    command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps.sh)"
+  done
+
+  prepare_data
+  if wants ingest; then
+    measure_bound
+    measure_filecache
+  fi
+  if wants ingest || wants narinfo || wants nar; then
+    log "push: nix copy --to http://127.0.0.1:PORT/bench?compression=none"
+    if wants ingest; then measure_push; else
+      repeat_saved=$repeat
+      repeat=1
+      measure_push
+      repeat=$repeat_saved
+      push_runs=() push_e2e_runs=() push_rss_runs=() push_cpu_runs=()
+    fi
+  fi
+  if wants narinfo || wants nar; then
+    start_nginx
+    mirror_to_nginx
+    wants narinfo && measure_narinfo
+    wants nar && measure_nar
+    stop_pid "$nginx_pid"
+  fi
+  [[ -n $srv_pid ]] && stop_pid "$srv_pid"
+  wants dedup && measure_dedup
+
+  # ---------------------------------------------------------------- report
+
+  m() { printf '%s\n' "$@" | median; }
+  lab_rps=$(m "${wrk_lab_rps[@]}") nginx_rps=$(m "${wrk_nginx_rps[@]}")
+  lab_p99=$(m "${wrk_lab_p99[@]}") nginx_p99=$(m "${wrk_nginx_p99[@]}")
+  lab_nar=$(m "${nar_lab_runs[@]}") nginx_nar=$(m "${nar_nginx_runs[@]}")
+  push=$(m "${push_runs[@]}") push_e2e=$(m "${push_e2e_runs[@]}")
+  push_rss=$(printf '%s\n' "${push_rss_runs[@]}" | sort -g | tail -1)
+  push_cpu=$(m "${push_cpu_runs[@]}")
+  filecache=$(m "${filecache_runs[@]}")
+  rps_ratio=$(ratio "$lab_rps" "$nginx_rps")
+  nar_ratio=$(ratio "$lab_nar" "$nginx_nar")
+  push_ratio=$(ratio "$push" "$bound")
+
+  mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
+  {
+    echo "<!-- lab-benchmarks:begin -->"
+    echo "## Lab server against baselines (\`make bench\`)"
+    echo
+    echo "Side by side in one run; each figure is the median of the runs listed under it. Machine:"
+    echo
+    machine
+    echo
+    echo "| figure | lab server | baseline | lab / baseline | target | verdict |"
+    echo "|---|---|---|---|---|---|"
+    if wants narinfo; then
+      echo "| narinfo GET, req/s (wrk -t2 -c64 -d10s, keep-alive, $narinfo_count different narinfos) | $(fmt "$lab_rps" 0) | nginx: $(fmt "$nginx_rps" 0) | $(fmt "$rps_ratio" 2)x | >= 0.8x | $(verdict "$rps_ratio" '>=' 0.8) |"
+      echo "| narinfo GET, p99 latency (same runs) | $(fmt "$lab_p99" 2) ms | nginx: $(fmt "$nginx_p99" 2) ms | $(fmt "$(ratio "$lab_p99" "$nginx_p99")" 2)x | — | recorded |"
+    fi
+    if wants nar; then
+      echo "| NAR download, MB/s of .nar.zst (one $(mb "$big_bytes") MB NAR, $(mb "$big_zst_bytes") MB compressed, $big_chunks chunks; curl, one at a time) | $(fmt "$lab_nar") | nginx, one static file: $(fmt "$nginx_nar") | $(fmt "$nar_ratio" 2)x | >= 0.8x | $(verdict "$nar_ratio" '>=' 0.8) |"
+    fi
+    if wants ingest; then
+      echo "| push ingest, server side, MB/s of NAR ($(mb "$closure_bytes") MB in ${#closure[@]} paths, \`nix copy\` compression=none) | $(fmt "$push") | CPU bound, both cores: $(fmt "$bound") | $(fmt "$(awk -v r="$push_ratio" 'BEGIN { if (r == "nan") print "nan"; else print r * 100 }')" 0) % | >= 70 % | $(verdict "$push_ratio" '>=' 0.7) |"
+      echo "| push, end to end (\`nix copy\` wall time), MB/s of NAR | $(fmt "$push_e2e") | \`nix copy\` to file://, zstd: $(fmt "$filecache") | $(fmt "$(ratio "$push_e2e" "$filecache")" 2)x | — | recorded |"
+      echo "| peak server RSS during the push (VmHWM, highest run) | $(fmt "$push_rss") MB | — | — | <= 200 MB | $(verdict "$push_rss" '<=' 200) |"
+    fi
+    if wants dedup; then
+      if [[ -n $dedup_note ]]; then
+        echo "| stored bytes, ${npm_releases[*]} | $dedup_note | | | — | not measured |"
+      else
+        echo "| stored bytes, ${npm_releases[0]} ($(mb "${dedup_nar_bytes[0]}") MB NAR) | $(mb "${dedup_lab[0]}") MB | Nix file:// zstd: $(mb "${dedup_nix[0]}") MB | $(fmt "$(ratio "${dedup_lab[0]}" "${dedup_nix[0]}")" 2)x | — | recorded |"
+        echo "| stored bytes, then ${npm_releases[1]} added ($(mb "${dedup_nar_bytes[1]}") MB NAR) | +$(mb $((dedup_lab[1] - dedup_lab[0]))) MB | +$(mb $((dedup_nix[1] - dedup_nix[0]))) MB | $(fmt "$(ratio $((dedup_lab[1] - dedup_lab[0])) $((dedup_nix[1] - dedup_nix[0])))" 2)x | — | recorded |"
+        echo "| stored bytes, both releases | $(mb "${dedup_lab[1]}") MB | $(mb "${dedup_nix[1]}") MB | $(fmt "$(ratio "${dedup_lab[1]}" "${dedup_nix[1]}")" 2)x | — | recorded |"
+      fi
+    fi
+    echo
+    echo "Runs:"
+    echo
+    if wants narinfo; then
+      echo "- narinfo req/s: lab $(printf '%s\n' "${wrk_lab_rps[@]}" | list); nginx $(printf '%s\n' "${wrk_nginx_rps[@]}" | list)"
+      echo "- narinfo p99 ms: lab $(printf '%s\n' "${wrk_lab_p99[@]}" | list); nginx $(printf '%s\n' "${wrk_nginx_p99[@]}" | list)"
+    fi
+    if wants nar; then
+      echo "- NAR download MB/s: lab $(printf '%s\n' "${nar_lab_runs[@]}" | list); nginx $(printf '%s\n' "${nar_nginx_runs[@]}" | list)"
+    fi
+    if wants ingest; then
+      echo "- ingest CPU bound MB/s (2 threads): $(printf '%s\n' "${bound_runs[@]}" | list)"
+      echo "- push MB/s, server side: $(printf '%s\n' "${push_runs[@]}" | list); end to end: $(printf '%s\n' "${push_e2e_runs[@]}" | list); peak RSS MB: $(printf '%s\n' "${push_rss_runs[@]}" | list); server CPU s per push: $(printf '%s\n' "${push_cpu_runs[@]}" | list) (median $(fmt "$push_cpu"))"
+      echo "- \`nix copy\` to file:// (zstd) MB/s: $(printf '%s\n' "${filecache_runs[@]}" | list)"
+    fi
+    if wants narinfo || wants nar; then
+      echo "- narinfo set pushed to the lab server ($(( ${#small[@]} )) small paths from /usr/share/doc) in $(fmt "$small_push_secs" 1) s"
+    fi
+    echo "- closure: $(for s in "${closure_src[@]}"; do basename "$s"; done | sort | list) (from /usr/lib and /usr/share)"
+    echo
+    echo "<!-- lab-benchmarks:end -->"
+  } >"$out"
+  log "done"
+}
+
+# Sourcing this file (tests of single pieces) defines the functions only.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  main
+fi
