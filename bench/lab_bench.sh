@@ -41,8 +41,7 @@ cleanup() {
   local pid
   for pid in "${started[@]}"; do
     if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
+      stop_pid "$pid"
     fi
   done
   rm -rf "$T"
@@ -100,9 +99,21 @@ wait_http() { # url: until it answers (any status), 20 s at most
   die "$1 does not answer"
 }
 
+# SIGTERM, then SIGKILL if the process is still there after 15 s (counted:
+# a server that does not stop on SIGTERM is a finding of its own).
+forced_kills=0
 stop_pid() {
   local pid=$1
   kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 150); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "warning: PID $pid did not exit within 15 s of SIGTERM; killing it"
+    forced_kills=$((forced_kills + 1))
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
   wait "$pid" 2>/dev/null || true
 }
 
@@ -198,27 +209,6 @@ cpu_seconds() { # user + system CPU time of a live process
   awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
 }
 
-# Server-side ingest from the access log: NAR bytes received by NAR PUTs over
-# the time the server spent on at least one of them (the union of their
-# [start, end] intervals; Nix uploads several paths at once). Prints
-# "MB/s bytes seconds puts".
-server_ingest_rate() {
-  jq -R -r -s '
-    [ split("\n")[] | (fromjson? // empty)
-      | select(.method == "PUT" and (.target | test("/nar/")) and .status < 300)
-      | ((.time[0:19] + "Z" | fromdateiso8601) + (.time[20:23] | tonumber) / 1000) as $t
-      | { end: $t, start: ($t - .duration_ms / 1000), bytes: .bytes_in } ]
-    | sort_by(.start) as $puts
-    | (reduce $puts[] as $p ({busy: 0, cur_s: null, cur_e: null};
-        if .cur_e == null then {busy: 0, cur_s: $p.start, cur_e: $p.end}
-        elif $p.start <= .cur_e then .cur_e = ([.cur_e, $p.end] | max)
-        else {busy: (.busy + .cur_e - .cur_s), cur_s: $p.start, cur_e: $p.end} end)
-       | .busy + (if .cur_e == null then 0 else .cur_e - .cur_s end)) as $busy
-    | ($puts | map(.bytes) | add // 0) as $bytes
-    | "\(if $busy > 0 then $bytes / 1e6 / $busy else "nan" end) \($bytes) \($busy) \($puts | length)"
-  ' "$1"
-}
-
 # Bytes the server stores for all its caches: chunk frames and manifests.
 stored_bytes() {
   local bucket=$1/data/bucket
@@ -292,54 +282,84 @@ prepare_data() {
 
 # 3. The ingest bound, nix copy to file://, and pushes to the lab server.
 bound_runs=()
-bound=nan
 filecache_runs=()
 push_runs=()
 push_e2e_runs=()
 push_rss_runs=()
 push_cpu_runs=()
-measure_bound() {
-  log "ingest bound: nixedge-bench ingest-bound, 2 threads, zstd level 3"
+bound_once() {
   local line
-  line=$("$bench_bin" ingest-bound --threads 2 --level 3 --repeat "$repeat" "${nar_files[@]}")
-  log "  $line"
-  bound=$(sed -n 's/.*ingest_bound_mb_per_s=\([0-9.]*\).*/\1/p' <<<"$line")
-  mapfile -t bound_runs < <(sed -n 's/.*runs=\([0-9.,]*\).*/\1/p' <<<"$line" | tr ',' '\n')
+  line=$("$bench_bin" ingest-bound --threads 2 --level 3 --repeat 1 "${nar_files[@]}")
+  bound_runs+=("$(sed -n 's/.*ingest_bound_mb_per_s=\([0-9.]*\).*/\1/p' <<<"$line")")
+  bound_detail=$line
+  log "  ingest bound: ${bound_runs[-1]} MB/s ($line)"
 }
 
-measure_filecache() {
-  local run start secs
-  for run in $(seq "$repeat"); do
-    rm -rf "$T/filecache"
-    start=$(now)
-    nix_copy --to "file://$T/filecache?compression=zstd" "${closure[@]}"
-    secs=$(elapsed "$start")
-    filecache_runs+=("$(awk -v b="$closure_bytes" -v s="$secs" 'BEGIN { printf "%.1f", b / 1e6 / s }')")
-    log "  nix copy to file:// (zstd): $secs s, ${filecache_runs[-1]} MB/s"
-  done
+filecache_once() {
+  local start secs
+  rm -rf "$T/filecache"
+  start=$(now)
+  nix_copy --to "file://$T/filecache?compression=zstd" "${closure[@]}"
+  secs=$(elapsed "$start")
+  filecache_runs+=("$(awk -v b="$closure_bytes" -v s="$secs" 'BEGIN { printf "%.1f", b / 1e6 / s }')")
+  log "  nix copy to file:// (zstd): $secs s, ${filecache_runs[-1]} MB/s"
   rm -rf "$T/filecache"
 }
 
-# Pushes the closure to a fresh server per run; the last server stays up
-# (srv_*) for the download figures.
-measure_push() {
-  local run start secs rate
+# Server side: the closure's NARs PUT by curl straight from files (page
+# cache), two at a time as Nix uploads, largest first, each on its own
+# connection, to Nix's URL for compression=none (nar/<file hash>.nar, which
+# is the NAR hash). The server is then the only thing working on the bytes.
+# End to end: `nix copy`, which also reads the chroot store and builds each
+# NAR in memory first. A fresh server for each push; the last `nix copy`
+# server stays up (srv_*) for the download figures.
+push_with_curl() {
+  local hashes i list=$T/put-list
+  mapfile -t hashes < <(nix_store -q --hash "${closure[@]}")
+  : >"$list"
+  for i in "${!closure[@]}"; do
+    printf '%s %s\n' "$(stat -c %s "${nar_files[$i]}")" \
+      "${nar_files[$i]} http://127.0.0.1:$srv_port/bench/nar/${hashes[$i]#sha256:}.nar" >>"$list"
+  done
+  sort -rn "$list" | cut -d' ' -f2- |
+    xargs -P 2 -n 2 sh -c 'curl -sSf -o /dev/null --netrc-file "$0" -H "Content-Type: application/x-nix-nar" -T "$1" "$2"' "$srv_netrc"
+}
+# One run of each ingest figure after the other, so that all of them see the
+# same state of a shared, noisy machine; the verdict takes the median of the
+# per-run ratios.
+push_ratio_runs=()
+measure_ingest() {
+  local run start secs
   for run in $(seq "$repeat"); do
-    start_server "push-$run" bench
+    log "ingest run $run of $repeat"
+    bound_once
+
+    start_server "curl-$run" bench
+    start=$(now)
+    push_with_curl
+    secs=$(elapsed "$start")
+    push_runs+=("$(awk -v b="$closure_bytes" -v s="$secs" 'BEGIN { printf "%.1f", b / 1e6 / s }')")
+    push_rss_runs+=("$(peak_rss_mb "$srv_pid")")
+    push_cpu_runs+=("$(cpu_seconds "$srv_pid")")
+    push_ratio_runs+=("$(ratio "${push_runs[-1]}" "${bound_runs[-1]}")")
+    log "  curl PUTs to the lab server: $secs s, ${push_runs[-1]} MB/s, peak RSS ${push_rss_runs[-1]} MB, server CPU ${push_cpu_runs[-1]} s"
+    stop_pid "$srv_pid"
+    rm -rf "$srv_dir"
+
+    start_server "nix-$run" bench
     start=$(now)
     nix_copy --to "http://127.0.0.1:$srv_port/bench?compression=none" \
       --option netrc-file "$srv_netrc" "${closure[@]}"
     secs=$(elapsed "$start")
-    push_rss_runs+=("$(peak_rss_mb "$srv_pid")")
-    push_cpu_runs+=("$(cpu_seconds "$srv_pid")")
     push_e2e_runs+=("$(awk -v b="$closure_bytes" -v s="$secs" 'BEGIN { printf "%.1f", b / 1e6 / s }')")
-    read -r rate _ <<<"$(server_ingest_rate "$srv_dir/stderr")"
-    push_runs+=("$(fmt "$rate")")
-    log "  push $run: nix copy $secs s (${push_e2e_runs[-1]} MB/s end to end), server side $rate MB/s, peak RSS ${push_rss_runs[-1]} MB, server CPU ${push_cpu_runs[-1]} s"
+    push_rss_runs+=("$(peak_rss_mb "$srv_pid")")
+    log "  nix copy to the lab server: $secs s, ${push_e2e_runs[-1]} MB/s, peak RSS ${push_rss_runs[-1]} MB"
     if ((run < repeat)); then
       stop_pid "$srv_pid"
       rm -rf "$srv_dir"
     fi
+
+    filecache_once
   done
 }
 
@@ -388,6 +408,7 @@ wrk_lab_rps=()
 wrk_lab_p99=()
 wrk_nginx_rps=()
 wrk_nginx_p99=()
+rps_ratio_runs=()
 wrk_one() { # base-url -> "req/s p99-ms"
   local report
   report=$(wrk -t2 -c64 -d10s --latency -s "$lua_script" "$1" -- "$narinfo_urls")
@@ -411,6 +432,7 @@ measure_narinfo() {
     log "  narinfo run $run: lab $rps req/s, p99 $p99 ms"
     read -r rps p99 <<<"$(wrk_one "http://127.0.0.1:$nginx_port")"
     wrk_nginx_rps+=("$rps") wrk_nginx_p99+=("$p99")
+    rps_ratio_runs+=("$(ratio "${wrk_lab_rps[-1]}" "$rps")")
     log "  narinfo run $run: nginx $rps req/s, p99 $p99 ms"
   done
 }
@@ -418,6 +440,7 @@ measure_narinfo() {
 # 2. One download at a time with curl, interleaved.
 nar_lab_runs=()
 nar_nginx_runs=()
+nar_ratio_runs=()
 curl_rate() { # url -> MB/s; checks the status and the length
   local code size secs
   read -r code size secs <<<"$(curl -s -o /dev/null -w '%{http_code} %{size_download} %{time_total}' "$1")"
@@ -430,6 +453,7 @@ measure_nar() {
   for run in $(seq "$runs"); do
     nar_lab_runs+=("$(curl_rate "http://127.0.0.1:$srv_port$big_nar_path")")
     nar_nginx_runs+=("$(curl_rate "http://127.0.0.1:$nginx_port$big_nar_path")")
+    nar_ratio_runs+=("$(ratio "${nar_lab_runs[-1]}" "${nar_nginx_runs[-1]}")")
     log "  NAR download run $run: lab ${nar_lab_runs[-1]} MB/s, nginx ${nar_nginx_runs[-1]} MB/s"
   done
 }
@@ -491,18 +515,11 @@ main() {
 
   prepare_data
   if wants ingest; then
-    measure_bound
-    measure_filecache
-  fi
-  if wants ingest || wants narinfo || wants nar; then
-    log "push: nix copy --to http://127.0.0.1:PORT/bench?compression=none"
-    if wants ingest; then measure_push; else
-      repeat_saved=$repeat
-      repeat=1
-      measure_push
-      repeat=$repeat_saved
-      push_runs=() push_e2e_runs=() push_rss_runs=() push_cpu_runs=()
-    fi
+    measure_ingest # leaves the last `nix copy` server up
+  elif wants narinfo || wants nar; then
+    start_server nix-1 bench
+    nix_copy --to "http://127.0.0.1:$srv_port/bench?compression=none" \
+      --option netrc-file "$srv_netrc" "${closure[@]}"
   fi
   if wants narinfo || wants nar; then
     start_nginx
@@ -524,16 +541,20 @@ main() {
   push_rss=$(printf '%s\n' "${push_rss_runs[@]}" | sort -g | tail -1)
   push_cpu=$(m "${push_cpu_runs[@]}")
   filecache=$(m "${filecache_runs[@]}")
-  rps_ratio=$(ratio "$lab_rps" "$nginx_rps")
-  nar_ratio=$(ratio "$lab_nar" "$nginx_nar")
-  push_ratio=$(ratio "$push" "$bound")
+  bound=$(m "${bound_runs[@]}")
+  # lab / baseline: the median of the per-run ratios (each run pairs the two).
+  rps_ratio=$(m "${rps_ratio_runs[@]}")
+  nar_ratio=$(m "${nar_ratio_runs[@]}")
+  push_ratio=$(m "${push_ratio_runs[@]}")
 
   mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
   {
     echo "<!-- lab-benchmarks:begin -->"
     echo "## Lab server against baselines (\`make bench\`)"
     echo
-    echo "Side by side in one run; each figure is the median of the runs listed under it. Machine:"
+    echo "Side by side in one run: each figure is the median of the runs listed under it, and"
+    echo "lab / baseline the median of the per-run ratios (each run measures both, one after the other)."
+    echo "Machine:"
     echo
     machine
     echo
@@ -547,9 +568,9 @@ main() {
       echo "| NAR download, MB/s of .nar.zst (one $(mb "$big_bytes") MB NAR, $(mb "$big_zst_bytes") MB compressed, $big_chunks chunks; curl, one at a time) | $(fmt "$lab_nar") | nginx, one static file: $(fmt "$nginx_nar") | $(fmt "$nar_ratio" 2)x | >= 0.8x | $(verdict "$nar_ratio" '>=' 0.8) |"
     fi
     if wants ingest; then
-      echo "| push ingest, server side, MB/s of NAR ($(mb "$closure_bytes") MB in ${#closure[@]} paths, \`nix copy\` compression=none) | $(fmt "$push") | CPU bound, both cores: $(fmt "$bound") | $(fmt "$(awk -v r="$push_ratio" 'BEGIN { if (r == "nan") print "nan"; else print r * 100 }')" 0) % | >= 70 % | $(verdict "$push_ratio" '>=' 0.7) |"
-      echo "| push, end to end (\`nix copy\` wall time), MB/s of NAR | $(fmt "$push_e2e") | \`nix copy\` to file://, zstd: $(fmt "$filecache") | $(fmt "$(ratio "$push_e2e" "$filecache")" 2)x | — | recorded |"
-      echo "| peak server RSS during the push (VmHWM, highest run) | $(fmt "$push_rss") MB | — | — | <= 200 MB | $(verdict "$push_rss" '<=' 200) |"
+      echo "| push ingest, server side, MB/s of NAR ($(mb "$closure_bytes") MB of NARs, ${#closure[@]} store paths; PUT by curl from files, 2 at a time) | $(fmt "$push") | CPU bound, both cores: $(fmt "$bound") | $(fmt "$(awk -v r="$push_ratio" 'BEGIN { if (r == "nan") print "nan"; else print r * 100 }')" 0) % | >= 70 % | $(verdict "$push_ratio" '>=' 0.7) |"
+      echo "| push, end to end: \`nix copy --to http://…/bench?compression=none\`, MB/s of NAR | $(fmt "$push_e2e") | \`nix copy\` to file://, zstd: $(fmt "$filecache") | $(fmt "$(ratio "$push_e2e" "$filecache")" 2)x | — | recorded |"
+      echo "| peak server RSS during a push (VmHWM, highest of all pushes) | $(fmt "$push_rss") MB | — | — | <= 200 MB | $(verdict "$push_rss" '<=' 200) |"
     fi
     if wants dedup; then
       if [[ -n $dedup_note ]]; then
@@ -564,21 +585,27 @@ main() {
     echo "Runs:"
     echo
     if wants narinfo; then
-      echo "- narinfo req/s: lab $(printf '%s\n' "${wrk_lab_rps[@]}" | list); nginx $(printf '%s\n' "${wrk_nginx_rps[@]}" | list)"
+      echo "- narinfo req/s: lab $(printf '%s\n' "${wrk_lab_rps[@]}" | list); nginx $(printf '%s\n' "${wrk_nginx_rps[@]}" | list); ratios $(printf '%s\n' "${rps_ratio_runs[@]}" | list)"
       echo "- narinfo p99 ms: lab $(printf '%s\n' "${wrk_lab_p99[@]}" | list); nginx $(printf '%s\n' "${wrk_nginx_p99[@]}" | list)"
     fi
     if wants nar; then
-      echo "- NAR download MB/s: lab $(printf '%s\n' "${nar_lab_runs[@]}" | list); nginx $(printf '%s\n' "${nar_nginx_runs[@]}" | list)"
+      echo "- NAR download MB/s: lab $(printf '%s\n' "${nar_lab_runs[@]}" | list); nginx $(printf '%s\n' "${nar_nginx_runs[@]}" | list); ratios $(printf '%s\n' "${nar_ratio_runs[@]}" | list)"
     fi
     if wants ingest; then
-      echo "- ingest CPU bound MB/s (2 threads): $(printf '%s\n' "${bound_runs[@]}" | list)"
-      echo "- push MB/s, server side: $(printf '%s\n' "${push_runs[@]}" | list); end to end: $(printf '%s\n' "${push_e2e_runs[@]}" | list); peak RSS MB: $(printf '%s\n' "${push_rss_runs[@]}" | list); server CPU s per push: $(printf '%s\n' "${push_cpu_runs[@]}" | list) (median $(fmt "$push_cpu"))"
+      echo "- ingest CPU bound MB/s (2 threads): $(printf '%s\n' "${bound_runs[@]}" | list); server side / bound per run: $(printf '%s\n' "${push_ratio_runs[@]}" | list)"
+      echo "- ingest bound detail (last run): \`$bound_detail\`"
+      echo "- push MB/s, server side (curl): $(printf '%s\n' "${push_runs[@]}" | list); server CPU seconds per push: $(printf '%s\n' "${push_cpu_runs[@]}" | list) (median $(fmt "$push_cpu"), i.e. $(fmt "$(awk -v b="$closure_bytes" -v c="$push_cpu" 'BEGIN { if (c > 0) print b / 1e6 / c; else print "nan" }')") MB of NAR per CPU second)"
+      echo "- push MB/s, end to end (\`nix copy\`): $(printf '%s\n' "${push_e2e_runs[@]}" | list)"
+      echo "- peak RSS MB, curl and \`nix copy\` pushes in turn: $(printf '%s\n' "${push_rss_runs[@]}" | list)"
       echo "- \`nix copy\` to file:// (zstd) MB/s: $(printf '%s\n' "${filecache_runs[@]}" | list)"
     fi
     if wants narinfo || wants nar; then
       echo "- narinfo set pushed to the lab server ($(( ${#small[@]} )) small paths from /usr/share/doc) in $(fmt "$small_push_secs" 1) s"
     fi
-    echo "- closure: $(for s in "${closure_src[@]}"; do basename "$s"; done | sort | list) (from /usr/lib and /usr/share)"
+    echo "- closure: $(for s in "${closure_src[@]}"; do echo "${s#/usr/}"; done | sort | list)"
+    if ((forced_kills > 0)); then
+      echo "- **nixedge-server did not exit within 15 s of SIGTERM $forced_kills time(s)** and was killed (the benchmark's own processes only)"
+    fi
     echo
     echo "<!-- lab-benchmarks:end -->"
   } >"$out"
