@@ -1,10 +1,13 @@
-// Placeholder until the lab server lands (it is tracked as its own issue).
-// It says so and exits non-zero rather than pretending to serve anything.
-#include <cstdio>
+// nixedge-server: forwards the command line and the process environment to
+// run_cli (cli/cli.hpp), where every command lives.
+#include "cli/cli.hpp"
 
-int main() {
-    std::fprintf(stderr, "nixedge-server: the lab server is not implemented yet.\n"
-                         "This build contains the shared core and its tests only; "
-                         "run `make test` to exercise them.\n");
-    return 2;
+#include <iostream>
+#include <string>
+#include <vector>
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    nixedge::lab::ProcessEnvironment env;
+    return nixedge::lab::run_cli(std::move(args), std::cout, std::cerr, env);
 }

@@ -1,6 +1,7 @@
 #include "nixedge/bucket_layout.hpp"
 
 #include "nixedge/encoding.hpp"
+#include "nixedge/store_path.hpp"
 
 #include <algorithm>
 #include <array>
@@ -98,5 +99,77 @@ std::string sync_status() {
 }
 
 } // namespace bucket_key
+
+namespace {
+
+Result<Sha256Digest> digest_from_key_hex(std::string_view text) {
+    if (text.size() != 64 || text.find_first_not_of("0123456789abcdef") != std::string_view::npos)
+        return make_error(ErrorCode::invalid_argument, "not 64 lowercase hex digits");
+    auto bytes = encoding::from_hex(text);
+    Sha256Digest digest{};
+    std::copy(bytes->begin(), bytes->end(), digest.begin());
+    return digest;
+}
+
+Result<ObjectKeyInfo> parse_cache_object_key(std::string_view cache, std::string_view name) {
+    if (auto valid = validate_cache_name(cache); !valid)
+        return valid.error();
+    ObjectKeyInfo info;
+    info.cache = std::string(cache);
+    if (name == "nix-cache-info") {
+        info.kind = ObjectKind::nix_cache_info;
+        return info;
+    }
+    auto dot = name.find('.');
+    auto suffix = dot == std::string_view::npos ? std::string_view{} : name.substr(dot);
+    if (suffix != ".narinfo" && suffix != ".ls")
+        return make_error(ErrorCode::invalid_argument, "unknown object name");
+    if (auto valid = validate_store_hash(name.substr(0, dot)); !valid)
+        return valid.error();
+    info.kind = suffix == ".narinfo" ? ObjectKind::narinfo : ObjectKind::listing;
+    info.store_hash = std::string(name.substr(0, dot));
+    return info;
+}
+
+} // namespace
+
+Result<ObjectKeyInfo> parse_object_key(std::string_view key) {
+    auto fail = [&](const Error& why) {
+        return make_error(ErrorCode::invalid_argument,
+                          "'" + std::string(key) + "' is not a bucket key: " + why.detail);
+    };
+    if (key == bucket_key::layout_marker())
+        return ObjectKeyInfo{ObjectKind::layout_marker, {}, {}, {}};
+    if (key == bucket_key::sync_plan())
+        return ObjectKeyInfo{ObjectKind::sync_plan, {}, {}, {}};
+    if (key == bucket_key::sync_status())
+        return ObjectKeyInfo{ObjectKind::sync_status, {}, {}, {}};
+    auto slash = key.find('/');
+    if (slash == std::string_view::npos || key.find('/', slash + 1) != std::string_view::npos)
+        return fail(Error{ErrorCode::invalid_argument, "not two segments"});
+    auto first = key.substr(0, slash);
+    auto rest = key.substr(slash + 1);
+    if (first == "chunks" || first == "manifests") {
+        auto digest = digest_from_key_hex(rest);
+        if (!digest)
+            return fail(digest.error());
+        ObjectKeyInfo info;
+        info.kind = first == "chunks" ? ObjectKind::chunk : ObjectKind::manifest;
+        info.hash = *digest;
+        return info;
+    }
+    auto info = parse_cache_object_key(first, rest);
+    if (!info)
+        return fail(info.error());
+    return info;
+}
+
+std::string nix_cache_info_text(std::int64_t priority) {
+    return "StoreDir: /nix/store\nWantMassQuery: 1\nPriority: " + std::to_string(priority) + "\n";
+}
+
+std::string layout_marker_text() {
+    return std::to_string(bucket_layout_version) + "\n";
+}
 
 } // namespace nixedge

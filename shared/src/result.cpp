@@ -52,6 +52,10 @@ std::string_view error_code_name(ErrorCode code) {
         return "storage_unavailable";
     case ErrorCode::database_unavailable:
         return "database_unavailable";
+    case ErrorCode::unauthorized:
+        return "unauthorized";
+    case ErrorCode::forbidden:
+        return "forbidden";
     }
     return "unknown";
 }

@@ -2,6 +2,7 @@
 // queries of the read path, GC inputs and the outbox.
 #include "metadata_support.hpp"
 
+#include <algorithm>
 #include <thread>
 
 using namespace nixedge;
@@ -442,4 +443,44 @@ TEST_CASE("publish: concurrent publishers and readers", "[metadata]") {
     CHECK(f.count("paths") == std::to_string(writers * per_writer));
     // Each first publish enqueued exactly three entries; no-ops none.
     CHECK(f.count("outbox") == std::to_string(2 + 3 * writers * per_writer));
+}
+
+TEST_CASE("edge plan: exactly what the edge caches reach, in publish order", "[metadata]") {
+    Fixture f;
+    f.create("edge", test::edge_settings());
+    f.create("lab"); // private: its paths and their chunks stay out of the plan
+    auto shared_nar = test::record_nar(*f.store, {"shared", "tail-a"}, std::string("{}"));
+    auto lab_only = test::record_nar(*f.store, {"lab-only"});
+    auto second = test::record_nar(*f.store, {"shared", "tail-b"});
+    REQUIRE(f.publish("lab", f.narinfo("l", lab_only)).ok());
+    REQUIRE(f.publish("edge", f.narinfo("b", second)).ok());
+    REQUIRE(f.publish("edge", f.narinfo("a", shared_nar)).ok());
+
+    auto plan = f.store->edge_plan();
+    REQUIRE(plan);
+    std::vector<std::string> chunks;
+    for (auto piece : {"shared", "tail-a", "tail-b"})
+        chunks.push_back(bucket_key::chunk(test::digest_of(piece)));
+    std::sort(chunks.begin(), chunks.end());
+    std::vector<std::string> manifests{bucket_key::manifest(shared_nar.manifest_hash),
+                                       bucket_key::manifest(second.manifest_hash)};
+    std::sort(manifests.begin(), manifests.end());
+    std::vector<std::string> immutable = chunks;
+    immutable.insert(immutable.end(), manifests.begin(), manifests.end());
+    CHECK(plan->immutable_keys == immutable);
+    // b was published first; only a's NAR has a listing.
+    CHECK(plan->mutable_keys ==
+          std::vector<std::string>{bucket_key::layout_marker(), bucket_key::nix_cache_info("edge"),
+                                   bucket_key::narinfo("edge", test::store_hash("b")),
+                                   bucket_key::narinfo("edge", test::store_hash("a")),
+                                   bucket_key::listing("edge", test::store_hash("a"))});
+
+    // Leaving the edge empties the plan but for the marker.
+    CacheSettingsUpdate off;
+    off.edge_enabled = false;
+    REQUIRE(f.store->update_cache("edge", off).ok());
+    auto empty = f.store->edge_plan();
+    REQUIRE(empty);
+    CHECK(empty->immutable_keys.empty());
+    CHECK(empty->mutable_keys == std::vector<std::string>{bucket_key::layout_marker()});
 }

@@ -1,9 +1,92 @@
 #include "app/serve.hpp"
 
+#include "http/server.hpp"
+#include "nixedge/bucket_layout.hpp"
+#include "routes/lab_routes.hpp"
+
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
 namespace nixedge::lab {
 
-Result<void> serve(Lab&, const ServeOptions&) {
-    return Error{ErrorCode::internal, "serve: not wired yet"};
+namespace {
+
+http::ServerOptions server_options(const ServerConfig& config,
+                                   std::shared_ptr<http::Metrics> metrics) {
+    const auto& server = config.server;
+    http::ServerOptions options;
+    options.address = server.listen.host;
+    options.port = server.listen.port;
+    options.io_threads = server.io_threads;
+    options.worker_threads = server.worker_threads;
+    options.limits.max_header_bytes = server.limits.max_header_bytes;
+    options.limits.header_timeout = server.timeouts.request_header;
+    options.limits.body_idle_timeout = server.timeouts.read;
+    options.limits.send_timeout = server.timeouts.write;
+    options.limits.keep_alive_timeout = server.timeouts.idle;
+    options.metrics = std::move(metrics);
+    return options;
+}
+
+// Uploads whose narinfo never came stop being staged (their NARs and chunks
+// are left to GC). A thread of its own: it is a database call every minute.
+class StagedUploadExpiry {
+  public:
+    StagedUploadExpiry(std::shared_ptr<MetadataStore> metadata, std::chrono::seconds period)
+        : thread_([this, metadata = std::move(metadata), period](std::stop_token stop) {
+              std::unique_lock lock(mutex_);
+              for (;;) {
+                  // Returns early (false) only when stop is requested.
+                  wake_.wait_for(lock, stop, period, [] { return false; });
+                  if (stop.stop_requested())
+                      return;
+                  if (auto expired = metadata->expire_staged(system_clock_now()); !expired)
+                      std::fprintf(stderr, "nixedge-server: expiring staged uploads: %s\n",
+                                   expired.error().detail.c_str());
+              }
+          }) {}
+
+  private:
+    std::mutex mutex_;
+    std::condition_variable_any wake_;
+    std::jthread thread_;
+};
+
+Result<void> prepare_bucket(Lab& lab, LabContext& context) {
+    if (auto marked = lab.storage->put(bucket_key::layout_marker(), as_bytes(layout_marker_text()));
+        !marked)
+        return marked;
+    auto drained = context.drainer.drain();
+    if (!drained)
+        return Error{drained.error().code,
+                     "writing pending edge objects at start-up: " + drained.error().detail};
+    return {};
+}
+
+} // namespace
+
+Result<void> serve(Lab& lab, const ServeOptions& options) {
+    auto metrics = std::make_shared<http::Metrics>();
+    auto context = LabContext::create(lab, *metrics);
+    if (!context)
+        return context.error();
+    if (auto prepared = prepare_bucket(lab, **context); !prepared)
+        return prepared;
+    auto router = make_lab_router(**context, metrics);
+    if (!router)
+        return router.error();
+    auto server = http::Server::start(server_options(lab.config, metrics), *router);
+    if (!server)
+        return server.error();
+    auto period = std::min(lab.config.uploads.staged_upload_timeout / 4, std::chrono::seconds(60));
+    StagedUploadExpiry expiry(lab.metadata, std::max(period, std::chrono::seconds(1)));
+    return http::run_until_signal(**server, [&] {
+        if (options.on_listening)
+            options.on_listening(
+                "http://" + ListenAddress{(*server)->address(), (*server)->port()}.to_string());
+    });
 }
 
 } // namespace nixedge::lab

@@ -113,7 +113,10 @@ Status error_status(ErrorCode code) {
     case ErrorCode::token_expired:
     case ErrorCode::token_not_yet_valid:
     case ErrorCode::token_revoked:
+    case ErrorCode::unauthorized:
         return Status::unauthorized;
+    case ErrorCode::forbidden:
+        return Status::forbidden;
     case ErrorCode::not_found:
         return Status::not_found;
     case ErrorCode::conflict:

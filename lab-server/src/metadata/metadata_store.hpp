@@ -14,6 +14,7 @@
 #include "nixedge/result.hpp"
 #include "nixedge/sha256.hpp"
 #include "nixedge/store_path.hpp"
+#include "nixedge/sync_plan.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -280,6 +281,13 @@ class MetadataStore {
                                     bool pinned) = 0;
     virtual Result<void> record_access(std::string_view cache,
                                        std::span<const std::string> store_hashes, UnixTime at) = 0;
+
+    // -- the edge --
+    // What the mirror should hold now (the object behind sync/plan): for every
+    // cache on the edge, its nix-cache-info and its paths' narinfos and
+    // listings in publish order, and exactly the manifests and chunks those
+    // paths reach. One read snapshot, so the lists agree with each other.
+    virtual Result<SyncPlan> edge_plan() = 0;
 
     // -- the outbox --
     virtual Result<std::int64_t> enqueue(OutboxOp op, std::string_view key,

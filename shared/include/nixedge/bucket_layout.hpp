@@ -5,6 +5,7 @@
 #include "nixedge/result.hpp"
 #include "nixedge/sha256.hpp"
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -36,5 +37,35 @@ std::string sync_plan();                                                  // "sy
 std::string sync_status();                                                // "sync/status"
 
 } // namespace bucket_key
+
+// What a bucket key names, for code that is handed keys back (the outbox
+// drainer, fsck): the inverse of the bucket_key functions.
+enum class ObjectKind {
+    layout_marker,
+    chunk,
+    manifest,
+    nix_cache_info,
+    narinfo,
+    listing,
+    sync_plan,
+    sync_status,
+};
+
+struct ObjectKeyInfo {
+    ObjectKind kind = ObjectKind::layout_marker;
+    std::string cache;      // nix_cache_info, narinfo, listing
+    std::string store_hash; // narinfo, listing
+    Sha256Digest hash{};    // chunk, manifest
+};
+
+// invalid_argument for a key that no bucket_key function makes.
+Result<ObjectKeyInfo> parse_object_key(std::string_view key);
+
+// The nix-cache-info object of a cache (and the lab's answer to
+// GET /<cache>/nix-cache-info): StoreDir, WantMassQuery, Priority.
+std::string nix_cache_info_text(std::int64_t priority);
+
+// The text of the layout marker object: the layout version and a newline.
+std::string layout_marker_text();
 
 } // namespace nixedge

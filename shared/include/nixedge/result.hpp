@@ -41,6 +41,8 @@ enum class ErrorCode : std::uint16_t {
     conflict = 22,             // the request contradicts what is already recorded
     storage_unavailable = 23,  // the object store failed (disk full, permission, network)
     database_unavailable = 24, // the metadata database failed or stayed busy
+    unauthorized = 25,         // no valid token, and the resource is not public
+    forbidden = 26,            // a valid token without the permission needed
 };
 
 std::string_view error_code_name(ErrorCode code);

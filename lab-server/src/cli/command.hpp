@@ -1,0 +1,50 @@
+// What every subcommand of nixedge-server is: a row in the dispatcher's table
+// (its words, synopsis, options and a function), written by the file of its
+// family (cache_commands.cpp, token_commands.cpp, serve_command.cpp). The
+// dispatcher (cli.cpp) parses the options and loads the configuration before
+// a command runs, so a command only does its own work.
+#pragma once
+
+#include "cli/arguments.hpp"
+#include "config/server_config.hpp"
+
+#include <cstddef>
+#include <ostream>
+#include <string_view>
+#include <vector>
+
+namespace nixedge::lab::cli {
+
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failure = 1; // the operation failed
+inline constexpr int exit_usage = 2;   // the command line is wrong
+
+inline constexpr std::string_view program_name = "nixedge-server";
+
+struct Invocation {
+    const ParsedArguments& args;
+    std::ostream& out; // results only, so scripts can capture them
+    std::ostream& err; // errors
+    const ServerConfig& config;
+};
+
+struct Command {
+    std::string_view name;     // the words that select it: "cache create"
+    std::string_view operands; // after the name in the synopsis: "NAME [options]"
+    std::string_view summary;  // one line for the command list
+    std::vector<OptionSpec> options;
+    std::size_t positionals = 0; // exactly this many
+    int (*run)(const Invocation&) = nullptr;
+};
+
+// The tables, one per family, in the order `--help` lists them.
+std::vector<Command> cache_commands();
+std::vector<Command> token_commands();
+std::vector<Command> serve_commands();
+
+// "nixedge-server: <detail> (<code>)" on err; returns exit_failure.
+int report_failure(std::ostream& err, const Error& error);
+// "nixedge-server <command>: <message>" and where to find help; returns exit_usage.
+int report_usage_error(std::ostream& err, std::string_view command, std::string_view message);
+
+} // namespace nixedge::lab::cli

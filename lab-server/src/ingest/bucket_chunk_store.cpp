@@ -1,0 +1,67 @@
+#include "ingest/bucket_chunk_store.hpp"
+
+#include "nixedge/bucket_layout.hpp"
+#include "nixedge/encoding.hpp"
+
+#include <thread>
+
+namespace nixedge::lab {
+
+Result<std::optional<std::uint64_t>> BucketChunkStore::stored_size(const Sha256Digest& hash) {
+    auto chunk = metadata_->get_chunk(hash);
+    if (!chunk)
+        return chunk.error();
+    if (!*chunk || (*chunk)->state != ChunkState::stored)
+        return std::optional<std::uint64_t>{};
+    return std::optional<std::uint64_t>{(*chunk)->stored_size};
+}
+
+Result<std::uint64_t> BucketChunkStore::write_claimed(const Sha256Digest& hash,
+                                                      const ChunkClaim& claim, ByteView frame) {
+    if (auto put = storage_->put(bucket_key::chunk(hash), frame); !put)
+        return put.error();
+    pending_marks_.push_back({hash, claim.claim_id});
+    if (pending_marks_.size() >= options_.mark_batch)
+        if (auto flushed = flush(); !flushed)
+            return flushed.error();
+    return claim.stored_size;
+}
+
+// When another upload holds the claim, its frame is the one that stays: wait
+// for its mark rather than write a second copy. Our own pending marks go
+// first, since that upload may be waiting for one of them. If it died, its
+// claim times out and a later claim takes it over.
+Result<std::uint64_t> BucketChunkStore::store(const Sha256Digest& hash, std::uint64_t raw_size,
+                                              ByteView frame) {
+    auto deadline = std::chrono::steady_clock::now() + options_.wait_for_other_writer;
+    auto pause = std::chrono::milliseconds(2);
+    for (;;) {
+        auto claim = metadata_->claim_chunk(hash, raw_size, frame.size());
+        if (!claim)
+            return claim.error();
+        if (claim->outcome == ChunkClaimOutcome::already_stored)
+            return claim->stored_size;
+        if (claim->outcome == ChunkClaimOutcome::claimed_by_me)
+            return write_claimed(hash, *claim, frame);
+        if (auto flushed = flush(); !flushed)
+            return flushed.error();
+        if (std::chrono::steady_clock::now() >= deadline)
+            return make_error(ErrorCode::storage_unavailable,
+                              "chunk " + encoding::to_hex(hash) +
+                                  " is being stored by another upload that did not finish in time");
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(250));
+    }
+}
+
+Result<void> BucketChunkStore::flush() {
+    if (pending_marks_.empty())
+        return {};
+    auto marked = metadata_->mark_chunks_stored(pending_marks_);
+    if (!marked)
+        return marked;
+    pending_marks_.clear();
+    return {};
+}
+
+} // namespace nixedge::lab

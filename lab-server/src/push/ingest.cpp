@@ -1,0 +1,63 @@
+#include "push/ingest.hpp"
+
+#include "http/workers.hpp"
+#include "ingest/bucket_chunk_store.hpp"
+#include "nixedge/bucket_layout.hpp"
+
+namespace nixedge::lab {
+
+namespace {
+
+// Pieces large enough that handing each to the worker pool costs little.
+constexpr std::size_t piece_size = 1024 * 1024;
+
+// The manifest object goes to the bucket before the NAR row that names it.
+Result<NarRecord> record(const StagedNar& staged, BucketChunkStore& chunks, IngestTarget target) {
+    if (auto flushed = chunks.flush(); !flushed)
+        return flushed.error();
+    if (auto put = target.storage.put(bucket_key::manifest(staged.manifest_hash),
+                                      as_bytes(staged.manifest_text));
+        !put)
+        return put.error();
+    auto recorded = target.metadata.record_nar(staged.manifest, staged.listing);
+    if (!recorded)
+        return recorded.error();
+    auto nar = target.metadata.get_nar(*recorded);
+    if (!nar)
+        return nar.error();
+    if (!*nar)
+        return make_error(ErrorCode::internal, "a recorded NAR is missing");
+    return std::move(**nar);
+}
+
+} // namespace
+
+boost::asio::awaitable<Result<IngestedUpload>>
+ingest_upload(http::RequestBody& body, http::Workers& workers, UploadCompression compression,
+              const NarUploadOptions& options, IngestTarget target) {
+    BucketChunkStore chunks(target.metadata, target.storage);
+    auto upload = NarUpload::create(options, compression, chunks);
+    if (!upload)
+        co_return upload.error();
+    for (;;) {
+        auto piece = co_await body.read_some(piece_size);
+        if (!piece)
+            co_return piece.error();
+        if (piece->empty())
+            break;
+        auto fed = co_await workers.run([&] { return upload->feed(*piece); });
+        if (!fed)
+            co_return fed.error();
+    }
+    co_return co_await workers.run([&]() -> Result<IngestedUpload> {
+        auto staged = upload->finish();
+        if (!staged)
+            return staged.error();
+        auto nar = record(*staged, chunks, target);
+        if (!nar)
+            return nar.error();
+        return IngestedUpload{std::move(staged).value(), std::move(nar).value()};
+    });
+}
+
+} // namespace nixedge::lab

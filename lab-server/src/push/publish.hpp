@@ -1,0 +1,16 @@
+// Publishing a pushed path: the narinfo the server serves is built here from
+// the client's path info (store path, references, deriver, system, CA) and
+// the recorded NAR (URL naming the manifest, zstd, FileSize), and signed with
+// every key of the cache. Client signatures are ignored: the cache vouches
+// for what it serves with its own keys.
+#pragma once
+
+#include "metadata/metadata_store.hpp"
+#include "nixedge/narinfo.hpp"
+
+namespace nixedge::lab {
+
+// invalid_nar when the client's NarHash or NarSize is not the uploaded NAR's.
+Result<NarInfo> make_cache_narinfo(const NarInfo& client, const NarRecord& nar, const Cache& cache);
+
+} // namespace nixedge::lab

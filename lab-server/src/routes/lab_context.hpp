@@ -1,0 +1,37 @@
+// What the lab's route handlers share: the opened Lab, the token verifier, the
+// outbox drainer and the domain metrics. One per server, alive as long as it.
+#pragma once
+
+#include "app/lab.hpp"
+#include "auth/token.hpp"
+#include "http/metrics.hpp"
+#include "outbox/outbox_drainer.hpp"
+
+#include <memory>
+#include <optional>
+
+namespace nixedge::lab {
+
+struct LabMetrics {
+    http::Counter* chunks_stored = nullptr;       // new chunks written by uploads
+    http::Counter* chunks_deduplicated = nullptr; // chunks an upload found already stored
+    http::Counter* stored_bytes = nullptr;        // bytes of new chunk frames
+    http::Counter* deduplicated_bytes = nullptr;  // raw bytes not stored again
+    http::Counter* nars_ingested = nullptr;
+    http::Counter* paths_published = nullptr;
+
+    static Result<LabMetrics> register_in(http::Metrics& metrics);
+};
+
+struct LabContext {
+    Lab& lab;
+    // nullopt without a configured secret: no token is valid, public caches
+    // can still be read.
+    std::optional<TokenVerifier> tokens;
+    OutboxDrainer drainer;
+    LabMetrics metrics;
+
+    static Result<std::unique_ptr<LabContext>> create(Lab& lab, http::Metrics& metrics);
+};
+
+} // namespace nixedge::lab

@@ -1,0 +1,27 @@
+// The lab server's ONE route table (make_lab_router) and the endpoint
+// families it is made of, one file each:
+//
+//   cache_info_routes.cpp  GET  /{cache}/nix-cache-info
+//   narinfo_routes.cpp     GET  /{cache}/{hash}.narinfo   PUT: Nix's publish step
+//   nar_routes.cpp         GET  /{cache}/nar/{file}       (Range, HEAD)  PUT: Nix's NAR upload
+//   listing_routes.cpp     GET  /{cache}/{hash}.ls        PUT: accepted, the server makes its own
+//   http/observability     GET  /metrics /healthz /readyz
+#pragma once
+
+#include "http/metrics.hpp"
+#include "http/router.hpp"
+#include "routes/lab_context.hpp"
+
+#include <memory>
+
+namespace nixedge::lab {
+
+Result<void> add_cache_info_routes(http::Router& router, LabContext& context);
+Result<void> add_narinfo_routes(http::Router& router, LabContext& context);
+Result<void> add_nar_routes(http::Router& router, LabContext& context);
+Result<void> add_listing_routes(http::Router& router, LabContext& context);
+
+Result<std::shared_ptr<http::Router>> make_lab_router(LabContext& context,
+                                                      std::shared_ptr<http::Metrics> metrics);
+
+} // namespace nixedge::lab

@@ -1,0 +1,284 @@
+// The cache's endpoints through the real route table on a temporary data
+// directory: Nix's push sequence, signed reads, Range, auth and the outbox.
+#include "lab_support.hpp"
+
+#include "nixedge/bucket_layout.hpp"
+#include "nixedge/keys.hpp"
+#include "nixedge/zstd_frames.hpp"
+#include "storage/storage.hpp"
+
+using namespace nixedge;
+using namespace nixedge::test;
+using lab::Permission;
+using lab::http::Status;
+using lab::http::Verb;
+
+namespace {
+
+StorePath path_named(const std::string& name) {
+    auto hash = encoding::to_nix32(Sha256::digest(as_bytes(name))).substr(0, 32);
+    return StorePath{hash, name};
+}
+
+// The whole of Nix's push of one path: HEAD and PUT of the NAR, PUT narinfo.
+Status push(LabFixture& f, const std::string& cache, const std::string& token,
+            const StorePath& path, const std::string& nar, std::vector<StorePath> references = {}) {
+    auto url = nix_nar_url(nar);
+    auto head = f.call(Verb::head, "/" + cache + "/" + url, token);
+    REQUIRE(head);
+    if (head->status != Status::ok) {
+        auto put = f.call(Verb::put, "/" + cache + "/" + url, token, nar);
+        REQUIRE(put);
+        if (put->status != Status::ok)
+            return put->status;
+    }
+    auto info = f.call(Verb::put, "/" + cache + "/" + path.hash + ".narinfo", token,
+                       client_narinfo(path, nar, url, std::move(references)));
+    REQUIRE(info);
+    return info->status;
+}
+
+std::string decompress(const std::string& frames) {
+    auto d = ZstdDecompressor::create();
+    REQUIRE(d);
+    Bytes out;
+    REQUIRE(
+        d->feed(as_bytes(frames), [&](ByteView b) { out.insert(out.end(), b.begin(), b.end()); }));
+    REQUIRE(d->finish());
+    return std::string(as_chars(out));
+}
+
+} // namespace
+
+TEST_CASE("lab routes: a pushed path is served signed, with its NAR and listing", "[routes]") {
+    LabFixture f;
+    auto cache = f.create_cache("main");
+    auto token = f.token({{"main", Permission::pull}, {"main", Permission::push}});
+    auto path = path_named("hello");
+    std::string nar = file_nar(std::string(3 << 20, 'h') + "tail");
+
+    auto info = f.call(Verb::get, "/main/nix-cache-info", token);
+    REQUIRE(info);
+    CHECK(info->status == Status::ok);
+    CHECK(info->body == "StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 41\n");
+    auto missing = f.call(Verb::get, "/main/" + path.hash + ".narinfo", token);
+    CHECK(missing->status == Status::not_found);
+
+    REQUIRE(push(f, "main", token, path, nar) == Status::ok);
+
+    auto got = f.call(Verb::get, "/main/" + path.hash + ".narinfo", token);
+    REQUIRE(got);
+    REQUIRE(got->status == Status::ok);
+    auto parsed = parse_narinfo(got->body);
+    REQUIRE(parsed);
+    CHECK(parsed->compression == "zstd");
+    CHECK(parsed->nar_size == nar.size());
+    CHECK(parsed->file_size.has_value());
+    TrustedKeys trusted;
+    REQUIRE(trusted.add(parse_public_key(cache.keys.front().public_key).value()));
+    CHECK(verify_narinfo(*parsed, trusted) == cache.keys.front().name);
+
+    auto body = f.call(Verb::get, "/main/" + parsed->url, token);
+    REQUIRE(body);
+    REQUIRE(body->status == Status::ok);
+    CHECK(body->body.size() == *parsed->file_size);
+    CHECK(decompress(body->body) == nar);
+
+    auto head = f.call(Verb::head, "/main/" + parsed->url, token);
+    CHECK(head->status == Status::ok);
+    CHECK(head->body.empty());
+
+    auto listing = f.call(Verb::get, "/main/" + path.hash + ".ls", token);
+    REQUIRE(listing);
+    CHECK(listing->status == Status::ok);
+    CHECK(listing->body.find("\"type\":\"regular\"") != std::string::npos);
+}
+
+namespace {
+
+std::size_t objects_under(LabFixture& f, const std::string& prefix) {
+    auto dir = f.lab.config.storage.path / prefix;
+    if (!std::filesystem::exists(dir))
+        return 0;
+    return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(dir),
+                                                  std::filesystem::directory_iterator()));
+}
+
+std::string read_object(LabFixture& f, const std::string& key) {
+    auto bytes = lab::read_object(*f.lab.storage, key, 1 << 20);
+    REQUIRE(bytes);
+    return std::string(as_chars(*bytes));
+}
+
+} // namespace
+
+TEST_CASE("lab routes: who may read and push", "[routes]") {
+    LabFixture f;
+    f.create_cache("main");
+    f.create_cache("open", /*is_public=*/true);
+    auto puller = f.token({{"main", Permission::pull}});
+    auto pusher = f.token({{"main", Permission::pull}, {"main", Permission::push}});
+    auto other = f.token({{"team-*", Permission::pull}});
+    auto everything = f.token({{"*", Permission::pull}});
+    auto path = path_named("p");
+    std::string nar = file_nar("private bytes");
+
+    // A private cache, and one that does not exist, look the same without a permission.
+    for (std::string target : {"/main/nix-cache-info", "/nothing/nix-cache-info"}) {
+        CHECK(f.call(Verb::get, target)->status == Status::unauthorized);
+        CHECK(f.call(Verb::get, target, other)->status == Status::unauthorized);
+    }
+    CHECK(f.call(Verb::get, "/nothing/nix-cache-info", everything)->status == Status::not_found);
+    CHECK(f.call(Verb::get, "/main/nix-cache-info", "not-a-token")->status == Status::unauthorized);
+    CHECK(f.call(Verb::get, "/main/nix-cache-info", puller)->status == Status::ok);
+
+    // Refused before the body is read, and nothing is stored.
+    auto refused = f.call(Verb::put, "/main/" + nix_nar_url(nar), puller, nar);
+    REQUIRE(refused);
+    CHECK(refused->status == Status::forbidden);
+    CHECK(refused->body_bytes_read == 0);
+    CHECK(f.call(Verb::put, "/main/" + nix_nar_url(nar), "", nar)->status == Status::unauthorized);
+    CHECK(objects_under(f, "chunks") == 0);
+    CHECK(push(f, "main", pusher, path, nar) == Status::ok);
+
+    // A public cache is readable by anyone, writable by no one without a token.
+    CHECK(f.call(Verb::get, "/open/nix-cache-info")->status == Status::ok);
+    CHECK(push(f, "open", "", path, nar) == Status::unauthorized);
+    CHECK(f.call(Verb::get, "/open/" + path.hash + ".narinfo")->status == Status::not_found);
+}
+
+TEST_CASE("lab routes: a narinfo that does not match its NAR publishes nothing", "[routes]") {
+    LabFixture f;
+    f.create_cache("main");
+    auto token = f.token({{"main", Permission::pull}, {"main", Permission::push}});
+    auto path = path_named("p");
+    std::string nar = file_nar("the real bytes");
+    std::string other = file_nar("other bytes!!!");
+    auto url = nix_nar_url(nar);
+    REQUIRE(f.call(Verb::put, "/main/" + url, token, nar)->status == Status::ok);
+    auto lying = client_narinfo(path, other, url); // NarHash and NarSize of other bytes
+    auto put = f.call(Verb::put, "/main/" + path.hash + ".narinfo", token, lying);
+    REQUIRE(put);
+    CHECK(put->status == Status::bad_request);
+    CHECK(put->body.find("NarHash") != std::string::npos);
+    CHECK(f.call(Verb::get, "/main/" + path.hash + ".narinfo", token)->status == Status::not_found);
+
+    // A NAR that was never uploaded, and a narinfo for another path.
+    auto never = client_narinfo(path, other, nix_nar_url(other));
+    CHECK(f.call(Verb::put, "/main/" + path.hash + ".narinfo", token, never)->status ==
+          Status::bad_request);
+    auto elsewhere = client_narinfo(path_named("q"), nar, url);
+    CHECK(f.call(Verb::put, "/main/" + path.hash + ".narinfo", token, elsewhere)->status ==
+          Status::bad_request);
+    CHECK(f.call(Verb::put, "/main/" + path.hash + ".narinfo", token, "garbage")->status ==
+          Status::bad_request);
+
+    // A NAR that is not a NAR is refused at upload.
+    CHECK(f.call(Verb::put, "/main/nar/x.nar", token, "not a nar")->status == Status::bad_request);
+}
+
+TEST_CASE("lab routes: published narinfos are immutable; references must exist", "[routes]") {
+    LabFixture f;
+    f.create_cache("main");
+    auto token = f.token({{"main", Permission::pull}, {"main", Permission::push}});
+    auto dep = path_named("dep");
+    auto top = path_named("top");
+    std::string dep_nar = file_nar("dependency");
+    std::string top_nar = file_nar("top level");
+
+    CHECK(push(f, "main", token, top, top_nar, {dep}) == Status::bad_request);
+    CHECK(push(f, "main", token, dep, dep_nar) == Status::ok);
+    CHECK(push(f, "main", token, top, top_nar, {dep}) == Status::ok);
+    auto before = f.call(Verb::get, "/main/" + top.hash + ".narinfo", token)->body;
+    CHECK(push(f, "main", token, top, top_nar, {dep}) == Status::ok); // same NarHash: no-op
+    CHECK(push(f, "main", token, top, file_nar("changed"), {dep}) == Status::conflict);
+    CHECK(f.call(Verb::get, "/main/" + top.hash + ".narinfo", token)->body == before);
+}
+
+TEST_CASE("lab routes: byte ranges of a multi-chunk NAR", "[routes]") {
+    LabFixture f;
+    f.create_cache("main", /*is_public=*/true);
+    auto token = f.token({{"main", Permission::push}});
+    std::string contents;
+    for (int i = 0; contents.size() < (9u << 20); ++i)
+        contents += std::to_string(i * 7919) + ",";
+    auto path = path_named("big");
+    std::string nar = file_nar(contents);
+    REQUIRE(push(f, "main", token, path, nar) == Status::ok);
+    auto info = parse_narinfo(f.call(Verb::get, "/main/" + path.hash + ".narinfo")->body);
+    REQUIRE(info);
+    auto full = f.call(Verb::get, "/main/" + info->url)->body;
+    REQUIRE(full.size() == *info->file_size);
+    CHECK(decompress(full) == nar);
+
+    auto total = full.size();
+    for (auto [header, first, last] :
+         std::vector<std::tuple<std::string, std::size_t, std::size_t>>{
+             {"bytes=0-0", 0, 0},
+             {"bytes=1000-" + std::to_string(total / 2), 1000, total / 2},
+             {"bytes=" + std::to_string(total - 10) + "-", total - 10, total - 1},
+             {"bytes=-5", total - 5, total - 1},
+         }) {
+        INFO(header);
+        auto part = f.call(Verb::get, "/main/" + info->url, "", "", header);
+        REQUIRE(part);
+        CHECK(part->status == Status::partial_content);
+        CHECK(part->body == full.substr(first, last - first + 1));
+        CHECK(part->headers["Content-Range"] == "bytes " + std::to_string(first) + "-" +
+                                                    std::to_string(last) + "/" +
+                                                    std::to_string(total));
+    }
+    auto beyond =
+        f.call(Verb::get, "/main/" + info->url, "", "", "bytes=" + std::to_string(total) + "-");
+    CHECK(beyond->status == Status::range_not_satisfiable);
+    CHECK(beyond->headers["Content-Range"] == "bytes */" + std::to_string(total));
+
+    // Only under a cache that has a path using it; and a chunk gone missing
+    // breaks the stream instead of ending it short.
+    f.create_cache("empty", true);
+    CHECK(f.call(Verb::get, "/empty/" + info->url)->status == Status::not_found);
+    auto manifest = f.lab.metadata->manifest(parse_nar_url(info->url).value());
+    REQUIRE(manifest);
+    REQUIRE(f.lab.storage->remove(bucket_key::chunk((*manifest)->chunks.back().hash)));
+    CHECK_FALSE(f.call(Verb::get, "/main/" + info->url));
+}
+
+TEST_CASE("lab routes: a second push of the same content stores nothing", "[routes]") {
+    LabFixture f;
+    f.create_cache("main");
+    auto token = f.token({{"main", Permission::pull}, {"main", Permission::push}});
+    std::string nar = file_nar(std::string(2 << 20, 'x') + std::string(2 << 20, 'y'));
+    REQUIRE(push(f, "main", token, path_named("a"), nar) == Status::ok);
+    auto chunks = objects_under(f, "chunks");
+    auto stored = f.context->metrics.stored_bytes->value();
+    CHECK(chunks > 0);
+    REQUIRE(push(f, "main", token, path_named("b"), nar) == Status::ok);
+    CHECK(objects_under(f, "chunks") == chunks);
+    CHECK(f.context->metrics.stored_bytes->value() == stored);
+    CHECK(f.context->metrics.chunks_deduplicated->value() > 0);
+}
+
+TEST_CASE("lab routes: an edge cache's objects reach the bucket before the answer", "[routes]") {
+    LabFixture f;
+    f.create_cache("edge", /*is_public=*/true, /*edge=*/true);
+    f.create_cache("lab", /*is_public=*/false, /*edge=*/true);
+    auto token = f.token({{"*", Permission::pull}, {"*", Permission::push}});
+    auto path = path_named("p");
+    std::string nar = file_nar("edge bytes");
+    CHECK(push(f, "edge", token, path, nar) == Status::ok);
+    CHECK(push(f, "lab", token, path, nar) == Status::ok);
+
+    auto served = f.call(Verb::get, "/edge/" + path.hash + ".narinfo")->body;
+    CHECK(read_object(f, bucket_key::narinfo("edge", path.hash)) == served);
+    CHECK(read_object(f, bucket_key::nix_cache_info("edge")) ==
+          f.call(Verb::get, "/edge/nix-cache-info")->body);
+    auto plan = decode_sync_plan(read_object(f, bucket_key::sync_plan()));
+    REQUIRE(plan);
+    CHECK(std::count(plan->mutable_keys.begin(), plan->mutable_keys.end(),
+                     bucket_key::narinfo("edge", path.hash)) == 1);
+    // The private cache never leaves the lab.
+    CHECK_FALSE(f.lab.storage->exists(bucket_key::narinfo("lab", path.hash)).value());
+    CHECK(std::none_of(plan->mutable_keys.begin(), plan->mutable_keys.end(),
+                       [](const std::string& key) { return key.starts_with("lab/"); }));
+    CHECK(f.lab.metadata->pending_outbox(10)->empty());
+}
