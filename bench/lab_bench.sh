@@ -76,7 +76,12 @@ mkdir -p "$HOME" "$XDG_CACHE_HOME"
 export NIX_CONFIG=$'experimental-features = nix-command\nsubstituters =\nbuild-users-group =\nwarn-dirty = false'
 store=$T/root
 nix_store() { nix-store --store "$store" "$@"; }
-nix_copy() { nix --store "$store" copy --option download-attempts 1 "$@"; }
+nix_copy() { # its progress lines go to a log, shown if it fails
+  nix --store "$store" copy --option download-attempts 1 "$@" 2>>"$T/nix.log" || {
+    tail -20 "$T/nix.log" >&2
+    die "nix copy $* failed"
+  }
+}
 
 # A port nobody listens on right now (nginx needs one up front).
 free_port() {
@@ -228,7 +233,8 @@ valid_name() { [[ $1 =~ ^[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]*$ ]]; }
 # of /usr/lib/x86_64-linux-gnu, /usr/lib and /usr/share its own store path,
 # as packages are: one of at least $big_min_mb MB (the multi-chunk download
 # NAR), then the largest of those under $part_max_mb MB until the closure
-# holds $closure_mb MB. /usr/share/doc's per-package directories are the
+# holds $closure_mb MB (sizes as a NAR counts them: a hard-linked file once
+# per name). /usr/share/doc's per-package directories are the
 # narinfo set instead: many small store paths.
 part_max_mb=40
 prepare_data() {
@@ -238,14 +244,17 @@ prepare_data() {
     [[ ( -d $entry || -f $entry ) && ! -L $entry ]] || continue
     [[ $entry != "$multiarch" && $entry != /usr/share/doc ]] || continue
     valid_name "$(basename "$entry")" || continue
-    printf '%s\t%s\n' "$(du -sb "$entry" 2>/dev/null | cut -f1)" "$entry"
+    printf '%s\t%s\t%s\n' "$(du -sbl "$entry" 2>/dev/null | cut -f1)" "$entry" \
+      "$(du -sb "$entry" 2>/dev/null | cut -f1)"
   done | sort -n >"$sizes"
-  big_src=$(awk -F'\t' -v min="$big_min_mb" '$1 >= min * 1e6 { print $2; exit }' "$sizes")
+  # The download NAR by its distinct bytes, so its chunks are not repeats of a
+  # few hard-linked files.
+  big_src=$(awk -F'\t' -v min="$big_min_mb" '$1 >= min * 1e6 && $3 >= min * 1e6 { print $2; exit }' "$sizes")
   [[ -n $big_src ]] || die "no directory of >= $big_min_mb MB under /usr/lib or /usr/share"
   local want=$((closure_mb * 1000000)) have
   have=$(awk -F'\t' -v p="$big_src" '$2 == p { print $1 }' "$sizes")
   closure_src=("$big_src")
-  while IFS=$'\t' read -r size entry; do
+  while IFS=$'\t' read -r size entry _; do
     ((have >= want)) && break
     ((size < part_max_mb * 1000000)) || continue
     closure_src+=("$entry")
@@ -291,6 +300,7 @@ bound_once() {
   local line
   line=$("$bench_bin" ingest-bound --threads 2 --level 3 --repeat 1 "${nar_files[@]}")
   bound_runs+=("$(sed -n 's/.*ingest_bound_mb_per_s=\([0-9.]*\).*/\1/p' <<<"$line")")
+  bound_cpu_runs+=("$(sed -n 's/.* mb_per_cpu_s=\([0-9.]*\).*/\1/p' <<<"$line")")
   bound_detail=$line
   log "  ingest bound: ${bound_runs[-1]} MB/s ($line)"
 }
@@ -328,6 +338,9 @@ push_with_curl() {
 # same state of a shared, noisy machine; the verdict takes the median of the
 # per-run ratios.
 push_ratio_runs=()
+push_nix_cpu_runs=()
+bound_cpu_runs=()
+cpu_eff_runs=()
 measure_ingest() {
   local run start secs
   for run in $(seq "$repeat"); do
@@ -342,6 +355,7 @@ measure_ingest() {
     push_rss_runs+=("$(peak_rss_mb "$srv_pid")")
     push_cpu_runs+=("$(cpu_seconds "$srv_pid")")
     push_ratio_runs+=("$(ratio "${push_runs[-1]}" "${bound_runs[-1]}")")
+    cpu_eff_runs+=("$(ratio "$(awk -v b="$closure_bytes" -v c="${push_cpu_runs[-1]}" 'BEGIN { printf "%.3f", b / 1e6 / c }')" "${bound_cpu_runs[-1]}")")
     log "  curl PUTs to the lab server: $secs s, ${push_runs[-1]} MB/s, peak RSS ${push_rss_runs[-1]} MB, server CPU ${push_cpu_runs[-1]} s"
     stop_pid "$srv_pid"
     rm -rf "$srv_dir"
@@ -353,7 +367,8 @@ measure_ingest() {
     secs=$(elapsed "$start")
     push_e2e_runs+=("$(awk -v b="$closure_bytes" -v s="$secs" 'BEGIN { printf "%.1f", b / 1e6 / s }')")
     push_rss_runs+=("$(peak_rss_mb "$srv_pid")")
-    log "  nix copy to the lab server: $secs s, ${push_e2e_runs[-1]} MB/s, peak RSS ${push_rss_runs[-1]} MB"
+    push_nix_cpu_runs+=("$(cpu_seconds "$srv_pid")")
+    log "  nix copy to the lab server: $secs s, ${push_e2e_runs[-1]} MB/s, peak RSS ${push_rss_runs[-1]} MB, server CPU ${push_nix_cpu_runs[-1]} s"
     if ((run < repeat)); then
       stop_pid "$srv_pid"
       rm -rf "$srv_dir"
@@ -540,12 +555,16 @@ main() {
   push=$(m "${push_runs[@]}") push_e2e=$(m "${push_e2e_runs[@]}")
   push_rss=$(printf '%s\n' "${push_rss_runs[@]}" | sort -g | tail -1)
   push_cpu=$(m "${push_cpu_runs[@]}")
+  push_nix_cpu=$(m "${push_nix_cpu_runs[@]}")
+  per_cpu() { awk -v b="$closure_bytes" -v c="$1" 'BEGIN { if (c > 0) printf "%.1f", b / 1e6 / c; else print "nan" }'; }
   filecache=$(m "${filecache_runs[@]}")
   bound=$(m "${bound_runs[@]}")
   # lab / baseline: the median of the per-run ratios (each run pairs the two).
   rps_ratio=$(m "${rps_ratio_runs[@]}")
   nar_ratio=$(m "${nar_ratio_runs[@]}")
   push_ratio=$(m "${push_ratio_runs[@]}")
+  bound_cpu=$(m "${bound_cpu_runs[@]}")
+  cpu_eff=$(m "${cpu_eff_runs[@]}")
 
   mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
   {
@@ -569,6 +588,7 @@ main() {
     fi
     if wants ingest; then
       echo "| push ingest, server side, MB/s of NAR ($(mb "$closure_bytes") MB of NARs, ${#closure[@]} store paths; PUT by curl from files, 2 at a time) | $(fmt "$push") | CPU bound, both cores: $(fmt "$bound") | $(fmt "$(awk -v r="$push_ratio" 'BEGIN { if (r == "nan") print "nan"; else print r * 100 }')" 0) % | >= 70 % | $(verdict "$push_ratio" '>=' 0.7) |"
+      echo "| push ingest, server side, MB of NAR per server CPU second (user + system; unaffected by other load) | $(per_cpu "$push_cpu") | the bound per CPU second: $(fmt "$bound_cpu") | $(fmt "$(awk -v r="$cpu_eff" 'BEGIN { if (r == "nan") print "nan"; else print r * 100 }')" 0) % | — | recorded |"
       echo "| push, end to end: \`nix copy --to http://…/bench?compression=none\`, MB/s of NAR | $(fmt "$push_e2e") | \`nix copy\` to file://, zstd: $(fmt "$filecache") | $(fmt "$(ratio "$push_e2e" "$filecache")" 2)x | — | recorded |"
       echo "| peak server RSS during a push (VmHWM, highest of all pushes) | $(fmt "$push_rss") MB | — | — | <= 200 MB | $(verdict "$push_rss" '<=' 200) |"
     fi
@@ -594,7 +614,8 @@ main() {
     if wants ingest; then
       echo "- ingest CPU bound MB/s (2 threads): $(printf '%s\n' "${bound_runs[@]}" | list); server side / bound per run: $(printf '%s\n' "${push_ratio_runs[@]}" | list)"
       echo "- ingest bound detail (last run): \`$bound_detail\`"
-      echo "- push MB/s, server side (curl): $(printf '%s\n' "${push_runs[@]}" | list); server CPU seconds per push: $(printf '%s\n' "${push_cpu_runs[@]}" | list) (median $(fmt "$push_cpu"), i.e. $(fmt "$(awk -v b="$closure_bytes" -v c="$push_cpu" 'BEGIN { if (c > 0) print b / 1e6 / c; else print "nan" }')") MB of NAR per CPU second)"
+      echo "- push MB/s, server side (curl): $(printf '%s\n' "${push_runs[@]}" | list)"
+      echo "- server CPU seconds (user + system) per push: curl $(printf '%s\n' "${push_cpu_runs[@]}" | list), \`nix copy\` $(printf '%s\n' "${push_nix_cpu_runs[@]}" | list); medians as MB of NAR per server CPU second: curl $(per_cpu "$push_cpu"), \`nix copy\` $(per_cpu "$push_nix_cpu"), against the bound's $(fmt "$bound_cpu") (runs: $(printf '%s\n' "${bound_cpu_runs[@]}" | list))"
       echo "- push MB/s, end to end (\`nix copy\`): $(printf '%s\n' "${push_e2e_runs[@]}" | list)"
       echo "- peak RSS MB, curl and \`nix copy\` pushes in turn: $(printf '%s\n' "${push_rss_runs[@]}" | list)"
       echo "- \`nix copy\` to file:// (zstd) MB/s: $(printf '%s\n' "${filecache_runs[@]}" | list)"
@@ -602,7 +623,13 @@ main() {
     if wants narinfo || wants nar; then
       echo "- narinfo set pushed to the lab server ($(( ${#small[@]} )) small paths from /usr/share/doc) in $(fmt "$small_push_secs" 1) s"
     fi
-    echo "- closure: $(for s in "${closure_src[@]}"; do echo "${s#/usr/}"; done | sort | list)"
+    echo "- closure: ${#closure[@]} store paths made from /usr (the download NAR: ${big_src#/usr/}); the list:"
+    echo
+    echo "<details><summary>store paths of the closure</summary>"
+    echo
+    for s in "${closure_src[@]}"; do echo "${s#/usr/}"; done | sort | list
+    echo
+    echo "</details>"
     if ((forced_kills > 0)); then
       echo "- **nixedge-server did not exit within 15 s of SIGTERM $forced_kills time(s)** and was killed (the benchmark's own processes only)"
     fi
