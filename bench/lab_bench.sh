@@ -214,6 +214,28 @@ cpu_seconds() { # user + system CPU time of a live process
   awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
 }
 
+# Server-side ingest of a `nix copy` push, from the server's access log: NAR
+# bytes received by NAR PUTs over the time the server spent on at least one
+# of them (the union of their [first byte, answer] intervals). Nix 2.8 has
+# each NAR in memory before its PUT, so the body arrives as fast as the
+# server takes it. Prints "MB/s seconds".
+access_log_ingest_rate() {
+  jq -R -r -s '
+    [ split("\n")[] | (fromjson? // empty)
+      | select(.method == "PUT" and .route == "nar-upload" and .status < 300)
+      | ((.time[0:19] + "Z" | fromdateiso8601) + (.time[20:23] | tonumber) / 1000) as $t
+      | { start: $t, end: ($t + .duration_ms / 1000), bytes: .bytes_in } ]
+    | sort_by(.start) as $puts
+    | (reduce $puts[] as $p ({busy: 0, s: null, e: null};
+        if .e == null then {busy: 0, s: $p.start, e: $p.end}
+        elif $p.start <= .e then .e = ([.e, $p.end] | max)
+        else {busy: (.busy + .e - .s), s: $p.start, e: $p.end} end)
+       | .busy + (if .e == null then 0 else .e - .s end)) as $busy
+    | ($puts | map(.bytes) | add // 0) as $bytes
+    | if $busy > 0 then "\($bytes / 1e6 / $busy) \($busy)" else "nan 0" end
+  ' "$1"
+}
+
 # Bytes the server stores for all its caches: chunk frames and manifests.
 stored_bytes() {
   local bucket=$1/data/bucket
@@ -341,8 +363,10 @@ push_ratio_runs=()
 push_nix_cpu_runs=()
 bound_cpu_runs=()
 cpu_eff_runs=()
+push_nix_server_runs=()
+push_nix_ratio_runs=()
 measure_ingest() {
-  local run start secs
+  local run start secs rate busy
   for run in $(seq "$repeat"); do
     log "ingest run $run of $repeat"
     bound_once
@@ -368,7 +392,10 @@ measure_ingest() {
     push_e2e_runs+=("$(awk -v b="$closure_bytes" -v s="$secs" 'BEGIN { printf "%.1f", b / 1e6 / s }')")
     push_rss_runs+=("$(peak_rss_mb "$srv_pid")")
     push_nix_cpu_runs+=("$(cpu_seconds "$srv_pid")")
-    log "  nix copy to the lab server: $secs s, ${push_e2e_runs[-1]} MB/s, peak RSS ${push_rss_runs[-1]} MB, server CPU ${push_nix_cpu_runs[-1]} s"
+    read -r rate busy <<<"$(access_log_ingest_rate "$srv_dir/stderr")"
+    push_nix_server_runs+=("$(fmt "$rate")")
+    push_nix_ratio_runs+=("$(ratio "${push_nix_server_runs[-1]}" "${bound_runs[-1]}")")
+    log "  nix copy to the lab server: $secs s, ${push_e2e_runs[-1]} MB/s end to end; server side ${push_nix_server_runs[-1]} MB/s ($busy s in NAR PUTs); peak RSS ${push_rss_runs[-1]} MB, server CPU ${push_nix_cpu_runs[-1]} s"
     if ((run < repeat)); then
       stop_pid "$srv_pid"
       rm -rf "$srv_dir"
@@ -452,22 +479,36 @@ measure_narinfo() {
   done
 }
 
-# 2. One download at a time with curl, interleaved.
+# 2. One download at a time: first one checked by curl (status, length),
+# then wrk on one connection for 5 s (the NAR again and again, ~0.1 s each),
+# alternating between the two servers.
 nar_lab_runs=()
 nar_nginx_runs=()
 nar_ratio_runs=()
-curl_rate() { # url -> MB/s; checks the status and the length
-  local code size secs
-  read -r code size secs <<<"$(curl -s -o /dev/null -w '%{http_code} %{size_download} %{time_total}' "$1")"
+check_download() { # url
+  local code size
+  read -r code size <<<"$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "$1")"
   [[ $code == 200 && $size == "$big_zst_bytes" ]] ||
     die "GET $1: status $code, $size bytes (want 200, $big_zst_bytes)"
-  awk -v b="$size" -v s="$secs" 'BEGIN { printf "%.1f", b / 1e6 / s }'
+}
+wrk_download_rate() { # url -> MB/s (10^6 bytes)
+  local report
+  report=$(wrk -t1 -c1 -d5s --timeout 30s "$1")
+  if grep -q 'Non-2xx\|Socket errors' <<<"$report"; then
+    die "wrk against $1: $(grep 'Non-2xx\|Socket errors' <<<"$report")"
+  fi
+  awk '/^Transfer\/sec:/ {
+    v = $2; unit = v; sub(/^[0-9.]+/, "", unit); sub(/[A-Za-z]+$/, "", v)
+    f = (unit == "KB") ? 1024 : (unit == "MB") ? 1048576 : (unit == "GB") ? 1073741824 : (unit == "TB") ? 1099511627776 : 1
+    printf "%.1f", v * f / 1e6 }' <<<"$report"
 }
 measure_nar() {
-  local run runs=$((repeat < 11 ? 11 : repeat)) # a download takes ~0.1 s: more runs
+  local run runs=$((repeat < 5 ? 5 : repeat))
+  check_download "http://127.0.0.1:$srv_port$big_nar_path"
+  check_download "http://127.0.0.1:$nginx_port$big_nar_path"
   for run in $(seq "$runs"); do
-    nar_lab_runs+=("$(curl_rate "http://127.0.0.1:$srv_port$big_nar_path")")
-    nar_nginx_runs+=("$(curl_rate "http://127.0.0.1:$nginx_port$big_nar_path")")
+    nar_lab_runs+=("$(wrk_download_rate "http://127.0.0.1:$srv_port$big_nar_path")")
+    nar_nginx_runs+=("$(wrk_download_rate "http://127.0.0.1:$nginx_port$big_nar_path")")
     nar_ratio_runs+=("$(ratio "${nar_lab_runs[-1]}" "${nar_nginx_runs[-1]}")")
     log "  NAR download run $run: lab ${nar_lab_runs[-1]} MB/s, nginx ${nar_nginx_runs[-1]} MB/s"
   done
@@ -563,10 +604,13 @@ main() {
   rps_ratio=$(m "${rps_ratio_runs[@]}")
   nar_ratio=$(m "${nar_ratio_runs[@]}")
   push_ratio=$(m "${push_ratio_runs[@]}")
+  push_nix_server=$(m "${push_nix_server_runs[@]}")
+  push_nix_ratio=$(m "${push_nix_ratio_runs[@]}")
   bound_cpu=$(m "${bound_cpu_runs[@]}")
   cpu_eff=$(m "${cpu_eff_runs[@]}")
 
   mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
+  pct() { fmt "$(awk -v r="$1" 'BEGIN { if (r == "nan" || r == "") print "nan"; else print r * 100 }')" 0; }
   {
     echo "<!-- lab-benchmarks:begin -->"
     echo "## Lab server against baselines (\`make bench\`)"
@@ -584,11 +628,12 @@ main() {
       echo "| narinfo GET, p99 latency (same runs) | $(fmt "$lab_p99" 2) ms | nginx: $(fmt "$nginx_p99" 2) ms | $(fmt "$(ratio "$lab_p99" "$nginx_p99")" 2)x | — | recorded |"
     fi
     if wants nar; then
-      echo "| NAR download, MB/s of .nar.zst (one $(mb "$big_bytes") MB NAR, $(mb "$big_zst_bytes") MB compressed, $big_chunks chunks; curl, one at a time) | $(fmt "$lab_nar") | nginx, one static file: $(fmt "$nginx_nar") | $(fmt "$nar_ratio" 2)x | >= 0.8x | $(verdict "$nar_ratio" '>=' 0.8) |"
+      echo "| NAR download, MB/s of .nar.zst (one $(mb "$big_bytes") MB NAR, $(mb "$big_zst_bytes") MB compressed, $big_chunks chunks; one connection, one download after the other, wrk -t1 -c1 -d5s) | $(fmt "$lab_nar") | nginx, one static file: $(fmt "$nginx_nar") | $(fmt "$nar_ratio" 2)x | >= 0.8x | $(verdict "$nar_ratio" '>=' 0.8) |"
     fi
     if wants ingest; then
-      echo "| push ingest, server side, MB/s of NAR ($(mb "$closure_bytes") MB of NARs, ${#closure[@]} store paths; PUT by curl from files, 2 at a time) | $(fmt "$push") | CPU bound, both cores: $(fmt "$bound") | $(fmt "$(awk -v r="$push_ratio" 'BEGIN { if (r == "nan") print "nan"; else print r * 100 }')" 0) % | >= 70 % | $(verdict "$push_ratio" '>=' 0.7) |"
-      echo "| push ingest, server side, MB of NAR per server CPU second (user + system; unaffected by other load) | $(per_cpu "$push_cpu") | the bound per CPU second: $(fmt "$bound_cpu") | $(fmt "$(awk -v r="$cpu_eff" 'BEGIN { if (r == "nan") print "nan"; else print r * 100 }')" 0) % | — | recorded |"
+      echo "| push ingest, server side, MB/s of NAR: \`nix copy\` of $(mb "$closure_bytes") MB of NARs in ${#closure[@]} store paths, compression=none; NAR bytes / time in NAR PUTs (access log) | $(fmt "$push_nix_server") | CPU bound, both cores: $(fmt "$bound") | $(pct "$push_nix_ratio") % | >= 70 % | $(verdict "$push_nix_ratio" '>=' 0.7) |"
+      echo "| push ingest, server side, MB/s of NAR: the same NARs PUT by curl from files, 2 at a time | $(fmt "$push") | CPU bound, both cores: $(fmt "$bound") | $(pct "$push_ratio") % | >= 70 % | $(verdict "$push_ratio" '>=' 0.7) |"
+      echo "| push ingest, server side, MB of NAR per server CPU second (user + system; unaffected by other load) | $(per_cpu "$push_cpu") | the bound per CPU second: $(fmt "$bound_cpu") | $(pct "$cpu_eff") % | — | recorded |"
       echo "| push, end to end: \`nix copy --to http://…/bench?compression=none\`, MB/s of NAR | $(fmt "$push_e2e") | \`nix copy\` to file://, zstd: $(fmt "$filecache") | $(fmt "$(ratio "$push_e2e" "$filecache")" 2)x | — | recorded |"
       echo "| peak server RSS during a push (VmHWM, highest of all pushes) | $(fmt "$push_rss") MB | — | — | <= 200 MB | $(verdict "$push_rss" '<=' 200) |"
     fi
@@ -614,7 +659,7 @@ main() {
     if wants ingest; then
       echo "- ingest CPU bound MB/s (2 threads): $(printf '%s\n' "${bound_runs[@]}" | list); server side / bound per run: $(printf '%s\n' "${push_ratio_runs[@]}" | list)"
       echo "- ingest bound detail (last run): \`$bound_detail\`"
-      echo "- push MB/s, server side (curl): $(printf '%s\n' "${push_runs[@]}" | list)"
+      echo "- push MB/s, server side: \`nix copy\` $(printf '%s\n' "${push_nix_server_runs[@]}" | list) (/ bound: $(printf '%s\n' "${push_nix_ratio_runs[@]}" | list)); curl $(printf '%s\n' "${push_runs[@]}" | list)"
       echo "- server CPU seconds (user + system) per push: curl $(printf '%s\n' "${push_cpu_runs[@]}" | list), \`nix copy\` $(printf '%s\n' "${push_nix_cpu_runs[@]}" | list); medians as MB of NAR per server CPU second: curl $(per_cpu "$push_cpu"), \`nix copy\` $(per_cpu "$push_nix_cpu"), against the bound's $(fmt "$bound_cpu") (runs: $(printf '%s\n' "${bound_cpu_runs[@]}" | list))"
       echo "- push MB/s, end to end (\`nix copy\`): $(printf '%s\n' "${push_e2e_runs[@]}" | list)"
       echo "- peak RSS MB, curl and \`nix copy\` pushes in turn: $(printf '%s\n' "${push_rss_runs[@]}" | list)"
