@@ -282,3 +282,29 @@ TEST_CASE("lab routes: an edge cache's objects reach the bucket before the answe
                        [](const std::string& key) { return key.starts_with("lab/"); }));
     CHECK(f.lab.metadata->pending_outbox(10)->empty());
 }
+
+TEST_CASE("lab routes: metrics count chunks stored and deduplicated, and storage", "[routes]") {
+    LabFixture f;
+    f.create_cache("main");
+    auto token = f.token({{"main", Permission::pull}, {"main", Permission::push}});
+    std::string nar = file_nar(std::string(3 << 20, 'm'));
+    REQUIRE(push(f, "main", token, path_named("a"), nar) == Status::ok);
+    REQUIRE(push(f, "main", token, path_named("b"), nar) == Status::ok);
+    auto metrics = f.call(Verb::get, "/metrics");
+    REQUIRE(metrics);
+    REQUIRE(metrics->status == Status::ok);
+    auto value_of = [&](const std::string& name) {
+        auto at = metrics->body.find("\n" + name + " ");
+        REQUIRE(at != std::string::npos);
+        return std::stod(metrics->body.substr(at + name.size() + 2));
+    };
+    auto chunks = value_of("nixedge_storage_chunks");
+    CHECK(chunks > 0);
+    CHECK(value_of("nixedge_chunks_stored_total") == chunks);
+    CHECK(value_of("nixedge_chunks_deduplicated_total") == chunks);
+    CHECK(value_of("nixedge_nars_ingested_total") == 2);
+    CHECK(value_of("nixedge_paths_published_total") == 2);
+    CHECK(value_of("nixedge_paths") == 2);
+    CHECK(value_of("nixedge_storage_raw_bytes") == nar.size());
+    CHECK(value_of("nixedge_storage_chunk_bytes") == value_of("nixedge_chunk_stored_bytes_total"));
+}

@@ -1,9 +1,12 @@
+#include "ingest/chunk_executor.hpp"
 #include "ingest/nar_upload.hpp"
+#include "nixedge/nar.hpp"
 #include "test_files.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <mutex>
 
 using namespace nixedge;
 using namespace nixedge::lab;
@@ -134,4 +137,65 @@ TEST_CASE("expected hash or size mismatches and storage failures are errors", "[
     auto truncated = nix_nar();
     truncated.resize(truncated.size() - 8);
     CHECK(upload(truncated, store).error().code == ErrorCode::invalid_nar);
+}
+
+namespace {
+
+// Thread-safe (chunks are stored from executor threads) and free of Catch2
+// assertions, which may only run on the test's thread.
+class LockedChunkStore final : public ChunkStore {
+  public:
+    Result<std::optional<std::uint64_t>> stored_size(const Sha256Digest& hash) override {
+        std::lock_guard lock(mutex);
+        auto it = sizes.find(hash);
+        if (it == sizes.end())
+            return std::optional<std::uint64_t>();
+        return std::optional<std::uint64_t>(it->second);
+    }
+    Result<std::uint64_t> store(const Sha256Digest& hash, std::uint64_t, ByteView frame) override {
+        std::lock_guard lock(mutex);
+        if (stores_before_failure-- == 0)
+            return make_error(ErrorCode::storage_unavailable, "disk full");
+        return sizes.emplace(hash, frame.size()).first->second;
+    }
+
+    std::mutex mutex;
+    std::map<Sha256Digest, std::uint64_t> sizes;
+    long stores_before_failure = -1; // negative: never fail
+};
+
+} // namespace
+
+TEST_CASE("chunks compressed on an executor give the same manifest", "[nar_upload]") {
+    // Repeats, so some chunks are deduplicated within the upload.
+    std::string contents;
+    for (int round = 0; round < 3; ++round)
+        for (int i = 0; i < 4000; ++i)
+            contents += std::to_string(i * 7919) + (i % 7 == 0 ? "\n" : ",");
+    NarWriter writer;
+    REQUIRE(writer.file("", as_bytes(contents)).ok());
+    auto nar_bytes = writer.take_output();
+    std::string nar(as_chars(nar_bytes));
+    MemoryChunkStore serial_store;
+    auto serial = upload(nar, serial_store);
+    REQUIRE(serial.ok());
+    REQUIRE(serial->manifest.chunks.size() > 8);
+
+    ChunkExecutor executor(3, 4);
+    auto options = small_chunks();
+    options.executor = &executor;
+    options.max_in_flight = 3;
+    LockedChunkStore parallel_store;
+    auto parallel = upload(nar, parallel_store, options);
+    REQUIRE(parallel.ok());
+    CHECK(parallel->manifest == serial->manifest);
+    CHECK(parallel->manifest_hash == serial->manifest_hash);
+    CHECK(parallel->stats.new_chunks == serial->stats.new_chunks);
+    CHECK(parallel->stats.deduplicated_chunks == serial->stats.deduplicated_chunks);
+
+    LockedChunkStore failing;
+    failing.stores_before_failure = 5;
+    auto failed = upload(nar, failing, options);
+    REQUIRE_FALSE(failed.ok());
+    CHECK(failed.error().code == ErrorCode::storage_unavailable);
 }

@@ -78,6 +78,9 @@ closure=$(nix-store --store "$tmp/root" -qR "$top")
 step "start the server"
 for c in main xz plain; do admin cache create "$c" >"$tmp/$c.pk"; done
 admin cache create public --public >"$tmp/public.pk"
+# Created while no server runs: its edge objects wait in the outbox, which
+# the server drains at start-up.
+admin cache create edge --public --edge >/dev/null
 token=$(admin make-token --sub ci --validity 1h --pull '*' --push '*')
 puller=$(admin make-token --sub reader --validity 1h --pull '*')
 printf 'machine 127.0.0.1 password %s\n' "$token" >"$tmp/netrc"
@@ -88,6 +91,8 @@ server_pid=$!
 for _ in $(seq 100); do grep -q '^listening on ' "$tmp/server.out" && break; sleep 0.05; done
 url=$(sed -n 's/^listening on //p' "$tmp/server.out")
 [[ -n $url ]] || fail "the server did not start"
+grep -qx 'Priority: 41' "$tmp/data/bucket/edge/nix-cache-info" || fail "the outbox was not drained at start-up"
+grep -qx 'mutable edge/nix-cache-info' "$tmp/data/bucket/sync/plan" || fail "no sync plan after start-up"
 
 chunk_count() { find "$tmp/data/bucket/chunks" -type f 2>/dev/null | wc -l; }
 stored_bytes() { find "$tmp/data/bucket/chunks" "$tmp/data/bucket/manifests" -type f -printf '%s\n' 2>/dev/null | awk '{s+=$1} END {print s+0}'; }

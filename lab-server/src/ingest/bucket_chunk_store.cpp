@@ -20,9 +20,10 @@ Result<std::uint64_t> BucketChunkStore::write_claimed(const Sha256Digest& hash,
                                                       const ChunkClaim& claim, ByteView frame) {
     if (auto put = storage_->put(bucket_key::chunk(hash), frame); !put)
         return put.error();
+    std::lock_guard lock(marks_mutex_);
     pending_marks_.push_back({hash, claim.claim_id});
     if (pending_marks_.size() >= options_.mark_batch)
-        if (auto flushed = flush(); !flushed)
+        if (auto flushed = flush_locked(); !flushed)
             return flushed.error();
     return claim.stored_size;
 }
@@ -55,6 +56,11 @@ Result<std::uint64_t> BucketChunkStore::store(const Sha256Digest& hash, std::uin
 }
 
 Result<void> BucketChunkStore::flush() {
+    std::lock_guard lock(marks_mutex_);
+    return flush_locked();
+}
+
+Result<void> BucketChunkStore::flush_locked() {
     if (pending_marks_.empty())
         return {};
     auto marked = metadata_->mark_chunks_stored(pending_marks_);

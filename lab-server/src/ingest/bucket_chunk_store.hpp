@@ -10,6 +10,7 @@
 #include "storage/storage.hpp"
 
 #include <chrono>
+#include <mutex>
 #include <vector>
 
 namespace nixedge::lab {
@@ -21,7 +22,8 @@ struct BucketChunkStoreOptions {
     std::chrono::milliseconds wait_for_other_writer{120'000};
 };
 
-// One per upload (not thread-safe); the database and the bucket are shared.
+// One per upload; safe to call from several threads (an upload's chunks are
+// compressed and stored in parallel).
 class BucketChunkStore final : public ChunkStore {
   public:
     BucketChunkStore(MetadataStore& metadata, Storage& storage,
@@ -35,12 +37,14 @@ class BucketChunkStore final : public ChunkStore {
     Result<void> flush();
 
   private:
+    Result<void> flush_locked();
     Result<std::uint64_t> write_claimed(const Sha256Digest& hash, const ChunkClaim& claim,
                                         ByteView frame);
 
     MetadataStore* metadata_;
     Storage* storage_;
     BucketChunkStoreOptions options_;
+    std::mutex marks_mutex_;
     std::vector<ChunkStoredRequest> pending_marks_;
 };
 

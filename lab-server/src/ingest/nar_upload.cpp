@@ -1,5 +1,7 @@
 #include "ingest/nar_upload.hpp"
 
+#include "ingest/chunk_executor.hpp"
+
 #include "nixedge/encoding.hpp"
 
 namespace nixedge::lab {
@@ -24,26 +26,96 @@ NarUpload::NarUpload(const NarUploadOptions& options, std::unique_ptr<UploadDeco
     : options_(options), decoder_(std::move(decoder)), ingestor_(std::move(ingestor)),
       compressor_(std::move(compressor)), chunks_(&chunks) {}
 
+namespace {
+
 // Chunks already stored are not compressed again: a re-push costs hashing only.
-Result<void> NarUpload::store_chunk(const Sha256Digest& hash, ByteView raw) {
-    auto known = chunks_->stored_size(hash);
+Result<NarUpload::ChunkOutcome> process_chunk(ChunkStore& chunks, ZstdCompressor& compressor,
+                                              Bytes& frame, const Sha256Digest& hash,
+                                              ByteView raw) {
+    auto known = chunks.stored_size(hash);
     if (!known)
         return known.error();
-    if (*known) {
-        stored_sizes_.push_back(**known);
-        ++stats_.deduplicated_chunks;
-        stats_.deduplicated_raw_bytes += raw.size();
-        return {};
-    }
-    frame_.clear();
-    if (auto compressed = compressor_.compress_frame(raw, frame_); !compressed)
-        return compressed;
-    auto stored = chunks_->store(hash, raw.size(), frame_);
+    if (*known)
+        return NarUpload::ChunkOutcome{raw.size(), **known, true};
+    frame.clear();
+    if (auto compressed = compressor.compress_frame(raw, frame); !compressed)
+        return compressed.error();
+    auto stored = chunks.store(hash, raw.size(), frame);
     if (!stored)
         return stored.error();
-    stored_sizes_.push_back(*stored);
-    ++stats_.new_chunks;
-    stats_.new_stored_bytes += *stored;
+    return NarUpload::ChunkOutcome{raw.size(), *stored, false};
+}
+
+// Each executor thread keeps one compressor (a zstd context is ~1 MB to set up).
+Result<ZstdCompressor*> thread_compressor(int level) {
+    thread_local std::optional<ZstdCompressor> compressor;
+    thread_local int compressor_level = 0;
+    if (!compressor || compressor_level != level) {
+        auto made = ZstdCompressor::create({.level = level});
+        if (!made)
+            return made.error();
+        compressor.emplace(std::move(made).value());
+        compressor_level = level;
+    }
+    return &*compressor;
+}
+
+} // namespace
+
+NarUpload::~NarUpload() {
+    for (auto& [index, result] : in_flight_)
+        if (result.valid())
+            result.wait();
+}
+
+void NarUpload::record(std::size_t index, const ChunkOutcome& outcome) {
+    stored_sizes_[index] = outcome.stored_size;
+    if (outcome.deduplicated) {
+        ++stats_.deduplicated_chunks;
+        stats_.deduplicated_raw_bytes += outcome.raw_size;
+    } else {
+        ++stats_.new_chunks;
+        stats_.new_stored_bytes += outcome.stored_size;
+    }
+}
+
+Result<void> NarUpload::collect_oldest() {
+    auto [index, result] = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    auto outcome = result.get();
+    if (!outcome)
+        return outcome.error();
+    record(index, *outcome);
+    return {};
+}
+
+Result<void> NarUpload::submit_chunk(std::size_t index, const Sha256Digest& hash, ByteView raw) {
+    while (in_flight_.size() >= options_.max_in_flight)
+        if (auto collected = collect_oldest(); !collected)
+            return collected;
+    auto task = std::make_shared<std::packaged_task<Result<ChunkOutcome>()>>(
+        [chunks = chunks_, level = options_.zstd_level, hash,
+         raw_copy = Bytes(raw.begin(), raw.end())]() -> Result<ChunkOutcome> {
+            auto compressor = thread_compressor(level);
+            if (!compressor)
+                return compressor.error();
+            Bytes frame;
+            return process_chunk(*chunks, **compressor, frame, hash, raw_copy);
+        });
+    in_flight_.emplace_back(index, task->get_future());
+    options_.executor->submit([task] { (*task)(); });
+    return {};
+}
+
+Result<void> NarUpload::store_chunk(const Sha256Digest& hash, ByteView raw) {
+    auto index = stored_sizes_.size();
+    stored_sizes_.push_back(0);
+    if (options_.executor != nullptr)
+        return submit_chunk(index, hash, raw);
+    auto outcome = process_chunk(*chunks_, compressor_, frame_, hash, raw);
+    if (!outcome)
+        return outcome.error();
+    record(index, *outcome);
     return {};
 }
 
@@ -80,6 +152,9 @@ Result<StagedNar> NarUpload::finish() {
     auto nar = ingestor_.finish(on_chunk);
     if (!nar)
         return nar.error();
+    while (!in_flight_.empty())
+        if (auto collected = collect_oldest(); !collected)
+            return collected.error();
     if (auto expected = check_expected(*nar); !expected)
         return expected.error();
 

@@ -11,6 +11,8 @@
 #include "nixedge/nar_ingest.hpp"
 #include "nixedge/zstd_frames.hpp"
 
+#include <deque>
+#include <future>
 #include <optional>
 #include <string>
 
@@ -45,12 +47,19 @@ struct StagedNar {
     IngestStats stats;
 };
 
+class ChunkExecutor;
+
 struct NarUploadOptions {
     IngestOptions ingest{};
     int zstd_level = 3;
     // When the caller already knows them (Attic's API sends the path info first).
     std::optional<Sha256Digest> expected_nar_hash;
     std::optional<std::uint64_t> expected_nar_size;
+    // Compress and store chunks on these threads, up to max_in_flight of this
+    // upload's chunks at a time (the ChunkStore must then be thread-safe).
+    // null: every chunk is done in the caller's thread before feed returns.
+    ChunkExecutor* executor = nullptr;
+    std::size_t max_in_flight = 8;
 };
 
 class NarUpload {
@@ -61,11 +70,26 @@ class NarUpload {
     Result<void> feed(ByteView upload_bytes);
     Result<StagedNar> finish();
 
+    // Waits for chunks still being stored (whatever happened to the upload).
+    ~NarUpload();
+    NarUpload(NarUpload&&) = default;
+    NarUpload& operator=(NarUpload&&) = delete;
+
+    // What became of one chunk.
+    struct ChunkOutcome {
+        std::uint64_t raw_size = 0;
+        std::uint64_t stored_size = 0;
+        bool deduplicated = false;
+    };
+
   private:
     NarUpload(const NarUploadOptions& options, std::unique_ptr<UploadDecoder> decoder,
               NarIngestor ingestor, ZstdCompressor compressor, ChunkStore& chunks);
 
     Result<void> store_chunk(const Sha256Digest& hash, ByteView raw);
+    Result<void> submit_chunk(std::size_t index, const Sha256Digest& hash, ByteView raw);
+    Result<void> collect_oldest();
+    void record(std::size_t index, const ChunkOutcome& outcome);
     Result<void> check_expected(const IngestedNar& nar) const;
 
     NarUploadOptions options_;
@@ -76,6 +100,8 @@ class NarUpload {
     Bytes frame_;
     std::vector<std::uint64_t> stored_sizes_; // per chunk, in NAR order
     IngestStats stats_;
+    // Chunks handed to the executor, oldest first, with their index.
+    std::deque<std::pair<std::size_t, std::future<Result<ChunkOutcome>>>> in_flight_;
 };
 
 } // namespace nixedge::lab

@@ -170,6 +170,15 @@ enum class PublishOutcome {
     unchanged, // already published with the same NarHash: nothing changed
 };
 
+// What the bucket holds, as the database records it.
+struct StorageTotals {
+    std::uint64_t chunks = 0;      // stored chunks
+    std::uint64_t chunk_bytes = 0; // their stored (compressed) bytes
+    std::uint64_t raw_bytes = 0;   // the NAR bytes they hold
+    std::uint64_t nars = 0;        // recorded NARs (manifests)
+    std::uint64_t paths = 0;       // published paths, all caches
+};
+
 // ---- the outbox ----
 
 enum class OutboxOp {
@@ -281,6 +290,9 @@ class MetadataStore {
                                     bool pinned) = 0;
     virtual Result<void> record_access(std::string_view cache,
                                        std::span<const std::string> store_hashes, UnixTime at) = 0;
+
+    // -- totals, for metrics --
+    virtual Result<StorageTotals> storage_totals() = 0;
 
     // -- the edge --
     // What the mirror should hold now (the object behind sync/plan): for every

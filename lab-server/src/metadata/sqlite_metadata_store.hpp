@@ -83,6 +83,7 @@ class SqliteMetadataStore final : public MetadataStore {
     Result<void> record_access(std::string_view cache, std::span<const std::string> store_hashes,
                                UnixTime at) override;
 
+    Result<StorageTotals> storage_totals() override;
     Result<SyncPlan> edge_plan() override;
 
     Result<std::int64_t> enqueue(OutboxOp op, std::string_view key,

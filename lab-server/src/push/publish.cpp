@@ -24,6 +24,17 @@ Result<void> check_matches_nar(const NarInfo& client, const NarRecord& nar) {
 
 } // namespace
 
+Result<NarInfo> parse_pushed_narinfo(std::string_view text, std::string_view store_hash) {
+    auto info = parse_narinfo(text);
+    if (!info)
+        return info.error();
+    if (info->store_path.hash != store_hash)
+        return make_error(ErrorCode::invalid_narinfo, "the narinfo is for " +
+                                                          info->store_path.hash + ", not " +
+                                                          std::string(store_hash));
+    return info;
+}
+
 Result<NarInfo> make_cache_narinfo(const NarInfo& client, const NarRecord& nar,
                                    const Cache& cache) {
     if (auto matches = check_matches_nar(client, nar); !matches)

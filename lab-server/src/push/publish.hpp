@@ -10,6 +10,10 @@
 
 namespace nixedge::lab {
 
+// A narinfo as a client PUTs it to /<cache>/<hash>.narinfo: Nix's text, for
+// the store path whose hash part is `store_hash` (invalid_narinfo otherwise).
+Result<NarInfo> parse_pushed_narinfo(std::string_view text, std::string_view store_hash);
+
 // invalid_nar when the client's NarHash or NarSize is not the uploaded NAR's.
 Result<NarInfo> make_cache_narinfo(const NarInfo& client, const NarRecord& nar, const Cache& cache);
 

@@ -1,6 +1,10 @@
 #include "routes/lab_context.hpp"
 
 #include "auth/deny_list.hpp"
+#include "http/workers.hpp"
+
+#include <chrono>
+#include <mutex>
 
 namespace nixedge::lab {
 
@@ -32,10 +36,67 @@ Result<LabMetrics> LabMetrics::register_in(http::Metrics& metrics) {
     return m;
 }
 
+namespace {
+
+// The storage gauges read one query's totals, at most once a second however
+// many gauges and scrapes ask (the query scans the chunk table).
+class TotalsReader {
+  public:
+    explicit TotalsReader(std::shared_ptr<MetadataStore> metadata)
+        : metadata_(std::move(metadata)) {}
+
+    double read(std::uint64_t StorageTotals::*field) {
+        std::lock_guard lock(mutex_);
+        auto now = std::chrono::steady_clock::now();
+        if (now - read_at_ >= std::chrono::seconds(1)) {
+            if (auto totals = metadata_->storage_totals())
+                totals_ = *totals;
+            read_at_ = now;
+        }
+        return static_cast<double>(totals_.*field);
+    }
+
+  private:
+    std::shared_ptr<MetadataStore> metadata_;
+    std::mutex mutex_;
+    StorageTotals totals_;
+    std::chrono::steady_clock::time_point read_at_{};
+};
+
+Result<void> register_storage_gauges(http::Metrics& metrics,
+                                     std::shared_ptr<MetadataStore> metadata) {
+    auto reader = std::make_shared<TotalsReader>(std::move(metadata));
+    struct Gauge {
+        const char* name;
+        const char* help;
+        std::uint64_t StorageTotals::*field;
+    };
+    const Gauge gauges[] = {
+        {"nixedge_storage_chunks", "Chunks stored in the bucket.", &StorageTotals::chunks},
+        {"nixedge_storage_chunk_bytes", "Stored (compressed) bytes of all chunks.",
+         &StorageTotals::chunk_bytes},
+        {"nixedge_storage_raw_bytes", "NAR bytes held by all chunks, before compression.",
+         &StorageTotals::raw_bytes},
+        {"nixedge_storage_nars", "NARs recorded (one manifest each).", &StorageTotals::nars},
+        {"nixedge_paths", "Published store paths, all caches.", &StorageTotals::paths},
+    };
+    for (const auto& gauge : gauges)
+        if (auto added = metrics.callback_gauge(
+                gauge.name, gauge.help,
+                [reader, field = gauge.field] { return reader->read(field); });
+            !added)
+            return added;
+    return {};
+}
+
+} // namespace
+
 Result<std::unique_ptr<LabContext>> LabContext::create(Lab& lab, http::Metrics& metrics) {
     auto registered = LabMetrics::register_in(metrics);
     if (!registered)
         return registered.error();
+    if (auto gauges = register_storage_gauges(metrics, lab.metadata); !gauges)
+        return gauges.error();
     std::optional<TokenVerifier> tokens;
     const auto& auth = lab.config.auth;
     if (auth.token_hs256_secret) {
@@ -46,8 +107,13 @@ Result<std::unique_ptr<LabContext>> LabContext::create(Lab& lab, http::Metrics& 
             deny.deny_token_id(id);
         tokens.emplace(*auth.token_hs256_secret, auth.clock_skew, std::move(deny));
     }
+    // Twice the cores: a thread waiting for a chunk's fsync leaves its core to
+    // another's compression. Three chunks in flight per thread keep them busy
+    // and bound ingest memory (at most 2 x 4 MiB per chunk in flight).
+    auto threads = 2 * http::resolve_thread_count(lab.config.server.worker_threads);
     return std::unique_ptr<LabContext>(new LabContext{
-        lab, std::move(tokens), OutboxDrainer(lab.metadata, lab.storage), *registered});
+        lab, std::move(tokens), OutboxDrainer(lab.metadata, lab.storage), *registered,
+        std::make_unique<ChunkExecutor>(threads, 3 * std::size_t{threads})});
 }
 
 } // namespace nixedge::lab

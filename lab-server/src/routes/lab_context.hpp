@@ -5,6 +5,7 @@
 #include "app/lab.hpp"
 #include "auth/token.hpp"
 #include "http/metrics.hpp"
+#include "ingest/chunk_executor.hpp"
 #include "outbox/outbox_drainer.hpp"
 
 #include <memory>
@@ -30,6 +31,8 @@ struct LabContext {
     std::optional<TokenVerifier> tokens;
     OutboxDrainer drainer;
     LabMetrics metrics;
+    // Compresses and stores the chunks of every upload.
+    std::unique_ptr<ChunkExecutor> chunk_executor;
 
     static Result<std::unique_ptr<LabContext>> create(Lab& lab, http::Metrics& metrics);
 };

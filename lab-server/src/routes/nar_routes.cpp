@@ -170,10 +170,13 @@ boost::asio::awaitable<http::Response> get_nar(LabContext& context, http::Reques
     co_return serve_manifest(context, req, *hash, std::move(**manifest));
 }
 
-NarUploadOptions upload_options(const ServerConfig& config) {
+NarUploadOptions upload_options(const LabContext& context) {
+    const auto& config = context.lab.config;
     NarUploadOptions options;
     options.ingest.chunking = config.chunking.sizes;
     options.zstd_level = config.chunking.zstd_level;
+    options.executor = context.chunk_executor.get();
+    options.max_in_flight = 2 * std::size_t{context.chunk_executor->threads()};
     return options;
 }
 
@@ -187,7 +190,7 @@ boost::asio::awaitable<http::Response> put_nar(LabContext& context, http::Reques
         co_return http::error_response(compression.error());
     const auto& config = context.lab.config;
     auto ingested =
-        co_await ingest_upload(req.body(), req.workers(), *compression, upload_options(config),
+        co_await ingest_upload(req.body(), req.workers(), *compression, upload_options(context),
                                {*context.lab.metadata, *context.lab.storage});
     if (!ingested)
         co_return http::error_response(ingested.error());

@@ -71,17 +71,6 @@ Result<NarToPublish> find_nar(MetadataStore& metadata, const Cache& cache, const
     return NarToPublish{std::move(**nar), std::move(staged_url)};
 }
 
-Result<NarInfo> parse_pushed_narinfo(std::string_view text, std::string_view hash) {
-    auto info = parse_narinfo(text);
-    if (!info)
-        return info.error();
-    if (info->store_path.hash != hash)
-        return make_error(ErrorCode::invalid_narinfo, "the narinfo is for " +
-                                                          info->store_path.hash + ", not " +
-                                                          std::string(hash));
-    return info;
-}
-
 // Everything after the body is read: database and bucket work, on a worker.
 Result<PublishOutcome> publish(LabContext& context, const Cache& cache, const NarInfo& pushed) {
     auto& metadata = *context.lab.metadata;

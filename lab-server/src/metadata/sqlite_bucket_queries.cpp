@@ -1,4 +1,5 @@
-// The sync plan: what the edge caches reach, read in one snapshot.
+// Whole-bucket queries: totals for metrics, and the sync plan (what the edge
+// caches reach, read in one snapshot).
 #include "metadata/sqlite_metadata_store.hpp"
 
 #include "metadata/sqlite_rows.hpp"
@@ -62,6 +63,18 @@ Result<void> add_path_keys(SqliteConnection& c, std::vector<std::string>& keys) 
 }
 
 } // namespace
+
+Result<StorageTotals> SqliteMetadataStore::storage_totals() {
+    return pool_.read([&](SqliteConnection& c) -> Result<StorageTotals> {
+        auto q = c.query("SELECT count(*), coalesce(sum(stored_size), 0), "
+                         "coalesce(sum(raw_size), 0), (SELECT count(*) FROM nars), "
+                         "(SELECT count(*) FROM paths) FROM chunks WHERE state = 'stored'");
+        auto row = q.step();
+        if (!row)
+            return row.error();
+        return StorageTotals{q.uint64(0), q.uint64(1), q.uint64(2), q.uint64(3), q.uint64(4)};
+    });
+}
 
 Result<SyncPlan> SqliteMetadataStore::edge_plan() {
     return pool_.read([&](SqliteConnection& c) -> Result<SyncPlan> {
