@@ -467,8 +467,8 @@ wrk_one() { # base-url -> "req/s p99-ms"
     END { printf "%s %s\n", rps, p99 }' <<<"$report"
 }
 measure_narinfo() {
-  local run rps p99
-  for run in $(seq "$repeat"); do
+  local run rps p99 runs=$((repeat < 5 ? 5 : repeat))
+  for run in $(seq "$runs"); do
     read -r rps p99 <<<"$(wrk_one "http://127.0.0.1:$srv_port")"
     wrk_lab_rps+=("$rps") wrk_lab_p99+=("$p99")
     log "  narinfo run $run: lab $rps req/s, p99 $p99 ms"
@@ -503,7 +503,7 @@ wrk_download_rate() { # url -> MB/s (10^6 bytes)
     printf "%.1f", v * f / 1e6 }' <<<"$report"
 }
 measure_nar() {
-  local run runs=$((repeat < 5 ? 5 : repeat))
+  local run runs=$((repeat < 7 ? 7 : repeat))
   check_download "http://127.0.0.1:$srv_port$big_nar_path"
   check_download "http://127.0.0.1:$nginx_port$big_nar_path"
   for run in $(seq "$runs"); do
@@ -610,7 +610,7 @@ main() {
   cpu_eff=$(m "${cpu_eff_runs[@]}")
 
   mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
-  pct() { fmt "$(awk -v r="$1" 'BEGIN { if (r == "nan" || r == "") print "nan"; else print r * 100 }')" 0; }
+  pct() { fmt "$(awk -v r="$1" 'BEGIN { if (r == "nan" || r == "") print "nan"; else print r * 100 }')" 1; }
   {
     echo "<!-- lab-benchmarks:begin -->"
     echo "## Lab server against baselines (\`make bench\`)"
@@ -624,26 +624,26 @@ main() {
     echo "| figure | lab server | baseline | lab / baseline | target | verdict |"
     echo "|---|---|---|---|---|---|"
     if wants narinfo; then
-      echo "| narinfo GET, req/s (wrk -t2 -c64 -d10s, keep-alive, $narinfo_count different narinfos) | $(fmt "$lab_rps" 0) | nginx: $(fmt "$nginx_rps" 0) | $(fmt "$rps_ratio" 2)x | >= 0.8x | $(verdict "$rps_ratio" '>=' 0.8) |"
-      echo "| narinfo GET, p99 latency (same runs) | $(fmt "$lab_p99" 2) ms | nginx: $(fmt "$nginx_p99" 2) ms | $(fmt "$(ratio "$lab_p99" "$nginx_p99")" 2)x | — | recorded |"
+      echo "| narinfo GET, req/s (wrk -t2 -c64 -d10s, keep-alive, $narinfo_count different narinfos) | $(fmt "$lab_rps" 0) | nginx: $(fmt "$nginx_rps" 0) | $(fmt "$rps_ratio" 3)x | >= 0.8x | $(verdict "$rps_ratio" '>=' 0.8) |"
+      echo "| narinfo GET, p99 latency (same runs) | $(fmt "$lab_p99" 2) ms | nginx: $(fmt "$nginx_p99" 2) ms | $(fmt "$(ratio "$lab_p99" "$nginx_p99")" 3)x | — | recorded |"
     fi
     if wants nar; then
-      echo "| NAR download, MB/s of .nar.zst (one $(mb "$big_bytes") MB NAR, $(mb "$big_zst_bytes") MB compressed, $big_chunks chunks; one connection, one download after the other, wrk -t1 -c1 -d5s) | $(fmt "$lab_nar") | nginx, one static file: $(fmt "$nginx_nar") | $(fmt "$nar_ratio" 2)x | >= 0.8x | $(verdict "$nar_ratio" '>=' 0.8) |"
+      echo "| NAR download, MB/s of .nar.zst (one $(mb "$big_bytes") MB NAR, $(mb "$big_zst_bytes") MB compressed, $big_chunks chunks; one connection, one download after the other, wrk -t1 -c1 -d5s) | $(fmt "$lab_nar") | nginx, one static file: $(fmt "$nginx_nar") | $(fmt "$nar_ratio" 3)x | >= 0.8x | $(verdict "$nar_ratio" '>=' 0.8) |"
     fi
     if wants ingest; then
       echo "| push ingest, server side, MB/s of NAR: \`nix copy\` of $(mb "$closure_bytes") MB of NARs in ${#closure[@]} store paths, compression=none; NAR bytes / time in NAR PUTs (access log) | $(fmt "$push_nix_server") | CPU bound, both cores: $(fmt "$bound") | $(pct "$push_nix_ratio") % | >= 70 % | $(verdict "$push_nix_ratio" '>=' 0.7) |"
       echo "| push ingest, server side, MB/s of NAR: the same NARs PUT by curl from files, 2 at a time | $(fmt "$push") | CPU bound, both cores: $(fmt "$bound") | $(pct "$push_ratio") % | >= 70 % | $(verdict "$push_ratio" '>=' 0.7) |"
       echo "| push ingest, server side, MB of NAR per server CPU second (user + system; unaffected by other load) | $(per_cpu "$push_cpu") | the bound per CPU second: $(fmt "$bound_cpu") | $(pct "$cpu_eff") % | — | recorded |"
-      echo "| push, end to end: \`nix copy --to http://…/bench?compression=none\`, MB/s of NAR | $(fmt "$push_e2e") | \`nix copy\` to file://, zstd: $(fmt "$filecache") | $(fmt "$(ratio "$push_e2e" "$filecache")" 2)x | — | recorded |"
+      echo "| push, end to end: \`nix copy --to http://…/bench?compression=none\`, MB/s of NAR | $(fmt "$push_e2e") | \`nix copy\` to file://, zstd: $(fmt "$filecache") | $(fmt "$(ratio "$push_e2e" "$filecache")" 3)x | — | recorded |"
       echo "| peak server RSS during a push (VmHWM, highest of all pushes) | $(fmt "$push_rss") MB | — | — | <= 200 MB | $(verdict "$push_rss" '<=' 200) |"
     fi
     if wants dedup; then
       if [[ -n $dedup_note ]]; then
         echo "| stored bytes, ${npm_releases[*]} | $dedup_note | | | — | not measured |"
       else
-        echo "| stored bytes, ${npm_releases[0]} ($(mb "${dedup_nar_bytes[0]}") MB NAR) | $(mb "${dedup_lab[0]}") MB | Nix file:// zstd: $(mb "${dedup_nix[0]}") MB | $(fmt "$(ratio "${dedup_lab[0]}" "${dedup_nix[0]}")" 2)x | — | recorded |"
-        echo "| stored bytes, then ${npm_releases[1]} added ($(mb "${dedup_nar_bytes[1]}") MB NAR) | +$(mb $((dedup_lab[1] - dedup_lab[0]))) MB | +$(mb $((dedup_nix[1] - dedup_nix[0]))) MB | $(fmt "$(ratio $((dedup_lab[1] - dedup_lab[0])) $((dedup_nix[1] - dedup_nix[0])))" 2)x | — | recorded |"
-        echo "| stored bytes, both releases | $(mb "${dedup_lab[1]}") MB | $(mb "${dedup_nix[1]}") MB | $(fmt "$(ratio "${dedup_lab[1]}" "${dedup_nix[1]}")" 2)x | — | recorded |"
+        echo "| stored bytes, ${npm_releases[0]} ($(mb "${dedup_nar_bytes[0]}") MB NAR) | $(mb "${dedup_lab[0]}") MB | Nix file:// zstd: $(mb "${dedup_nix[0]}") MB | $(fmt "$(ratio "${dedup_lab[0]}" "${dedup_nix[0]}")" 3)x | — | recorded |"
+        echo "| stored bytes, then ${npm_releases[1]} added ($(mb "${dedup_nar_bytes[1]}") MB NAR) | +$(mb $((dedup_lab[1] - dedup_lab[0]))) MB | +$(mb $((dedup_nix[1] - dedup_nix[0]))) MB | $(fmt "$(ratio $((dedup_lab[1] - dedup_lab[0])) $((dedup_nix[1] - dedup_nix[0])))" 3)x | — | recorded |"
+        echo "| stored bytes, both releases | $(mb "${dedup_lab[1]}") MB | $(mb "${dedup_nix[1]}") MB | $(fmt "$(ratio "${dedup_lab[1]}" "${dedup_nix[1]}")" 3)x | — | recorded |"
       fi
     fi
     echo
