@@ -263,7 +263,7 @@ TEST_CASE("verify: malformed claims behind a good signature", "[auth]") {
     }
 }
 
-TEST_CASE("verify: only HS256; alg none and others are refused", "[auth]") {
+TEST_CASE("verify: only HS256, alg none and others are refused", "[auth]") {
     for (std::string_view header :
          {R"({"alg":"none","typ":"JWT"})", R"({"alg":"HS512","typ":"JWT"})", R"({"alg":"RS256"})",
           R"({"alg":"hs256"})"}) {

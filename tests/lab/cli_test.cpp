@@ -149,7 +149,7 @@ TEST_CASE("cli: wrong command lines exit 2 with the reason on stderr", "[cli]") 
     CHECK_FALSE(std::filesystem::exists(cli.data_dir())); // refused before opening anything
 }
 
-TEST_CASE("cli: --config wins over NIXEDGE_CONFIG; a missing file is an error", "[cli]") {
+TEST_CASE("cli: --config wins over NIXEDGE_CONFIG, a missing file is an error", "[cli]") {
     CliFixture cli;
     TempDir other;
     write_file(other / "server.toml",

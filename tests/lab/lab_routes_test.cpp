@@ -7,48 +7,15 @@
 #include "nixedge/zstd_frames.hpp"
 #include "storage/storage.hpp"
 
+#include <thread>
+
 using namespace nixedge;
 using namespace nixedge::test;
 using lab::Permission;
 using lab::http::Status;
 using lab::http::Verb;
 
-namespace {
-
-StorePath path_named(const std::string& name) {
-    auto hash = encoding::to_nix32(Sha256::digest(as_bytes(name))).substr(0, 32);
-    return StorePath{hash, name};
-}
-
-// The whole of Nix's push of one path: HEAD and PUT of the NAR, PUT narinfo.
-Status push(LabFixture& f, const std::string& cache, const std::string& token,
-            const StorePath& path, const std::string& nar, std::vector<StorePath> references = {}) {
-    auto url = nix_nar_url(nar);
-    auto head = f.call(Verb::head, "/" + cache + "/" + url, token);
-    REQUIRE(head);
-    if (head->status != Status::ok) {
-        auto put = f.call(Verb::put, "/" + cache + "/" + url, token, nar);
-        REQUIRE(put);
-        if (put->status != Status::ok)
-            return put->status;
-    }
-    auto info = f.call(Verb::put, "/" + cache + "/" + path.hash + ".narinfo", token,
-                       client_narinfo(path, nar, url, std::move(references)));
-    REQUIRE(info);
-    return info->status;
-}
-
-std::string decompress(const std::string& frames) {
-    auto d = ZstdDecompressor::create();
-    REQUIRE(d);
-    Bytes out;
-    REQUIRE(
-        d->feed(as_bytes(frames), [&](ByteView b) { out.insert(out.end(), b.begin(), b.end()); }));
-    REQUIRE(d->finish());
-    return std::string(as_chars(out));
-}
-
-} // namespace
+namespace {} // namespace
 
 TEST_CASE("lab routes: a pushed path is served signed, with its NAR and listing", "[routes]") {
     LabFixture f;
@@ -64,7 +31,7 @@ TEST_CASE("lab routes: a pushed path is served signed, with its NAR and listing"
     auto missing = f.call(Verb::get, "/main/" + path.hash + ".narinfo", token);
     CHECK(missing->status == Status::not_found);
 
-    REQUIRE(push(f, "main", token, path, nar) == Status::ok);
+    REQUIRE(push_path(f, "main", token, path, nar) == Status::ok);
 
     auto got = f.call(Verb::get, "/main/" + path.hash + ".narinfo", token);
     REQUIRE(got);
@@ -82,7 +49,7 @@ TEST_CASE("lab routes: a pushed path is served signed, with its NAR and listing"
     REQUIRE(body);
     REQUIRE(body->status == Status::ok);
     CHECK(body->body.size() == *parsed->file_size);
-    CHECK(decompress(body->body) == nar);
+    CHECK(decompress_frames(body->body) == nar);
 
     auto head = f.call(Verb::head, "/main/" + parsed->url, token);
     CHECK(head->status == Status::ok);
@@ -102,12 +69,6 @@ std::size_t objects_under(LabFixture& f, const std::string& prefix) {
         return 0;
     return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(dir),
                                                   std::filesystem::directory_iterator()));
-}
-
-std::string read_object(LabFixture& f, const std::string& key) {
-    auto bytes = lab::read_object(*f.lab.storage, key, 1 << 20);
-    REQUIRE(bytes);
-    return std::string(as_chars(*bytes));
 }
 
 } // namespace
@@ -139,11 +100,11 @@ TEST_CASE("lab routes: who may read and push", "[routes]") {
     CHECK(refused->body_bytes_read == 0);
     CHECK(f.call(Verb::put, "/main/" + nix_nar_url(nar), "", nar)->status == Status::unauthorized);
     CHECK(objects_under(f, "chunks") == 0);
-    CHECK(push(f, "main", pusher, path, nar) == Status::ok);
+    CHECK(push_path(f, "main", pusher, path, nar) == Status::ok);
 
     // A public cache is readable by anyone, writable by no one without a token.
     CHECK(f.call(Verb::get, "/open/nix-cache-info")->status == Status::ok);
-    CHECK(push(f, "open", "", path, nar) == Status::unauthorized);
+    CHECK(push_path(f, "open", "", path, nar) == Status::unauthorized);
     CHECK(f.call(Verb::get, "/open/" + path.hash + ".narinfo")->status == Status::not_found);
 }
 
@@ -177,7 +138,7 @@ TEST_CASE("lab routes: a narinfo that does not match its NAR publishes nothing",
     CHECK(f.call(Verb::put, "/main/nar/x.nar", token, "not a nar")->status == Status::bad_request);
 }
 
-TEST_CASE("lab routes: published narinfos are immutable; references must exist", "[routes]") {
+TEST_CASE("lab routes: published narinfos are immutable, references must exist", "[routes]") {
     LabFixture f;
     f.create_cache("main");
     auto token = f.token({{"main", Permission::pull}, {"main", Permission::push}});
@@ -186,12 +147,12 @@ TEST_CASE("lab routes: published narinfos are immutable; references must exist",
     std::string dep_nar = file_nar("dependency");
     std::string top_nar = file_nar("top level");
 
-    CHECK(push(f, "main", token, top, top_nar, {dep}) == Status::bad_request);
-    CHECK(push(f, "main", token, dep, dep_nar) == Status::ok);
-    CHECK(push(f, "main", token, top, top_nar, {dep}) == Status::ok);
+    CHECK(push_path(f, "main", token, top, top_nar, {dep}) == Status::bad_request);
+    CHECK(push_path(f, "main", token, dep, dep_nar) == Status::ok);
+    CHECK(push_path(f, "main", token, top, top_nar, {dep}) == Status::ok);
     auto before = f.call(Verb::get, "/main/" + top.hash + ".narinfo", token)->body;
-    CHECK(push(f, "main", token, top, top_nar, {dep}) == Status::ok); // same NarHash: no-op
-    CHECK(push(f, "main", token, top, file_nar("changed"), {dep}) == Status::conflict);
+    CHECK(push_path(f, "main", token, top, top_nar, {dep}) == Status::ok); // same NarHash: no-op
+    CHECK(push_path(f, "main", token, top, file_nar("changed"), {dep}) == Status::conflict);
     CHECK(f.call(Verb::get, "/main/" + top.hash + ".narinfo", token)->body == before);
 }
 
@@ -204,12 +165,12 @@ TEST_CASE("lab routes: byte ranges of a multi-chunk NAR", "[routes]") {
         contents += std::to_string(i * 7919) + ",";
     auto path = path_named("big");
     std::string nar = file_nar(contents);
-    REQUIRE(push(f, "main", token, path, nar) == Status::ok);
+    REQUIRE(push_path(f, "main", token, path, nar) == Status::ok);
     auto info = parse_narinfo(f.call(Verb::get, "/main/" + path.hash + ".narinfo")->body);
     REQUIRE(info);
     auto full = f.call(Verb::get, "/main/" + info->url)->body;
     REQUIRE(full.size() == *info->file_size);
-    CHECK(decompress(full) == nar);
+    CHECK(decompress_frames(full) == nar);
 
     auto total = full.size();
     for (auto [header, first, last] :
@@ -248,11 +209,11 @@ TEST_CASE("lab routes: a second push of the same content stores nothing", "[rout
     f.create_cache("main");
     auto token = f.token({{"main", Permission::pull}, {"main", Permission::push}});
     std::string nar = file_nar(std::string(2 << 20, 'x') + std::string(2 << 20, 'y'));
-    REQUIRE(push(f, "main", token, path_named("a"), nar) == Status::ok);
+    REQUIRE(push_path(f, "main", token, path_named("a"), nar) == Status::ok);
     auto chunks = objects_under(f, "chunks");
     auto stored = f.context->metrics.stored_bytes->value();
     CHECK(chunks > 0);
-    REQUIRE(push(f, "main", token, path_named("b"), nar) == Status::ok);
+    REQUIRE(push_path(f, "main", token, path_named("b"), nar) == Status::ok);
     CHECK(objects_under(f, "chunks") == chunks);
     CHECK(f.context->metrics.stored_bytes->value() == stored);
     CHECK(f.context->metrics.chunks_deduplicated->value() > 0);
@@ -265,14 +226,14 @@ TEST_CASE("lab routes: an edge cache's objects reach the bucket before the answe
     auto token = f.token({{"*", Permission::pull}, {"*", Permission::push}});
     auto path = path_named("p");
     std::string nar = file_nar("edge bytes");
-    CHECK(push(f, "edge", token, path, nar) == Status::ok);
-    CHECK(push(f, "lab", token, path, nar) == Status::ok);
+    CHECK(push_path(f, "edge", token, path, nar) == Status::ok);
+    CHECK(push_path(f, "lab", token, path, nar) == Status::ok);
 
     auto served = f.call(Verb::get, "/edge/" + path.hash + ".narinfo")->body;
-    CHECK(read_object(f, bucket_key::narinfo("edge", path.hash)) == served);
-    CHECK(read_object(f, bucket_key::nix_cache_info("edge")) ==
+    CHECK(object_text(f, bucket_key::narinfo("edge", path.hash)) == served);
+    CHECK(object_text(f, bucket_key::nix_cache_info("edge")) ==
           f.call(Verb::get, "/edge/nix-cache-info")->body);
-    auto plan = decode_sync_plan(read_object(f, bucket_key::sync_plan()));
+    auto plan = decode_sync_plan(object_text(f, bucket_key::sync_plan()));
     REQUIRE(plan);
     CHECK(std::count(plan->mutable_keys.begin(), plan->mutable_keys.end(),
                      bucket_key::narinfo("edge", path.hash)) == 1);
@@ -288,8 +249,8 @@ TEST_CASE("lab routes: metrics count chunks stored and deduplicated, and storage
     f.create_cache("main");
     auto token = f.token({{"main", Permission::pull}, {"main", Permission::push}});
     std::string nar = file_nar(std::string(3 << 20, 'm'));
-    REQUIRE(push(f, "main", token, path_named("a"), nar) == Status::ok);
-    REQUIRE(push(f, "main", token, path_named("b"), nar) == Status::ok);
+    REQUIRE(push_path(f, "main", token, path_named("a"), nar) == Status::ok);
+    REQUIRE(push_path(f, "main", token, path_named("b"), nar) == Status::ok);
     auto metrics = f.call(Verb::get, "/metrics");
     REQUIRE(metrics);
     REQUIRE(metrics->status == Status::ok);
@@ -307,4 +268,50 @@ TEST_CASE("lab routes: metrics count chunks stored and deduplicated, and storage
     CHECK(value_of("nixedge_paths") == 2);
     CHECK(value_of("nixedge_storage_raw_bytes") == nar.size());
     CHECK(value_of("nixedge_storage_chunk_bytes") == value_of("nixedge_chunk_stored_bytes_total"));
+}
+
+TEST_CASE("lab routes: concurrent uploads of the same NAR store each chunk once", "[routes]") {
+    LabFixture f;
+    f.create_cache("main");
+    auto token = f.token({{"main", Permission::pull}, {"main", Permission::push}});
+    std::string contents;
+    for (int i = 0; contents.size() < (12u << 20); ++i)
+        contents += std::to_string(i * 104729) + ";";
+    std::string nar = file_nar(contents);
+    auto url = "/main/" + nix_nar_url(nar);
+    std::vector<std::thread> uploaders;
+    std::vector<Status> statuses(4, Status::internal_server_error);
+    for (std::size_t i = 0; i < statuses.size(); ++i)
+        uploaders.emplace_back([&, i] {
+            auto put = f.call(Verb::put, url, token, nar);
+            if (put)
+                statuses[i] = put->status;
+        });
+    for (auto& t : uploaders)
+        t.join();
+    for (auto status : statuses)
+        CHECK(status == Status::ok);
+    auto totals = f.lab.metadata->storage_totals();
+    REQUIRE(totals);
+    CHECK(totals->chunks == objects_under(f, "chunks"));
+    CHECK(totals->raw_bytes <= nar.size()); // each distinct chunk once
+    CHECK(totals->nars == 1);
+    REQUIRE(push_path(f, "main", token, path_named("same"), nar) == Status::ok);
+    auto info = parse_narinfo(
+        f.call(Verb::get, "/main/" + path_named("same").hash + ".narinfo", token)->body);
+    REQUIRE(info);
+    CHECK(decompress_frames(f.call(Verb::get, "/main/" + info->url, token)->body) == nar);
+}
+
+TEST_CASE("lab routes: narinfo and NAR uploads over their caps are refused", "[routes]") {
+    LabFixture f("[server.limits]\nmax_narinfo_bytes = 1024\nmax_nar_bytes = 1048576\n");
+    f.create_cache("main");
+    auto token = f.token({{"main", Permission::pull}, {"main", Permission::push}});
+    auto big_narinfo = f.call(Verb::put, "/main/" + path_named("x").hash + ".narinfo", token,
+                              std::string(2048, 'x'));
+    CHECK(big_narinfo->status == Status::payload_too_large);
+    std::string nar = file_nar(std::string(2 << 20, 'n'));
+    auto big_nar = f.call(Verb::put, "/main/" + nix_nar_url(nar), token, nar);
+    CHECK(big_nar->status == Status::payload_too_large);
+    CHECK_FALSE(f.lab.metadata->find_staged("main", nix_nar_url(nar)).value().has_value());
 }

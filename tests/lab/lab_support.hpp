@@ -10,7 +10,9 @@
 #include "nixedge/encoding.hpp"
 #include "nixedge/nar.hpp"
 #include "nixedge/narinfo.hpp"
+#include "nixedge/zstd_frames.hpp"
 #include "routes/lab_routes.hpp"
+#include "storage/storage.hpp"
 #include "temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -102,6 +104,53 @@ inline std::string client_narinfo(const StorePath& path, std::string_view nar, s
     info.nar_size = nar.size();
     info.references = std::move(references);
     return serialize_narinfo(info);
+}
+
+// A store path named `name`, with a hash part made from it.
+inline StorePath path_named(const std::string& name) {
+    auto hash = encoding::to_nix32(Sha256::digest(as_bytes(name))).substr(0, 32);
+    return StorePath{hash, name};
+}
+
+// Concatenated zstd frames (a served NAR), decompressed.
+inline std::string decompress_frames(const std::string& frames) {
+    auto d = ZstdDecompressor::create();
+    REQUIRE(d);
+    Bytes out;
+    REQUIRE(
+        d->feed(as_bytes(frames), [&](ByteView b) { out.insert(out.end(), b.begin(), b.end()); }));
+    REQUIRE(d->finish());
+    return std::string(as_chars(out));
+}
+
+inline std::string object_text(LabFixture& f, const std::string& key) {
+    auto bytes = lab::read_object(*f.lab.storage, key, 64 << 20);
+    REQUIRE(bytes);
+    return std::string(as_chars(*bytes));
+}
+
+inline std::string nix_nar_url(std::string_view nar);
+
+// The whole of Nix's push of one path: HEAD the NAR, PUT it unless the HEAD
+// found it staged, PUT the narinfo. The status of the first refusal, or 200.
+inline lab::http::Status push_path(LabFixture& f, const std::string& cache,
+                                   const std::string& token, const StorePath& path,
+                                   const std::string& nar, std::vector<StorePath> references = {}) {
+    using lab::http::Status;
+    using lab::http::Verb;
+    auto url = nix_nar_url(nar);
+    auto head = f.call(Verb::head, "/" + cache + "/" + url, token);
+    REQUIRE(head);
+    if (head->status != Status::ok) {
+        auto put = f.call(Verb::put, "/" + cache + "/" + url, token, nar);
+        REQUIRE(put);
+        if (put->status != Status::ok)
+            return put->status;
+    }
+    auto info = f.call(Verb::put, "/" + cache + "/" + path.hash + ".narinfo", token,
+                       client_narinfo(path, nar, url, std::move(references)));
+    REQUIRE(info);
+    return info->status;
 }
 
 inline std::string nix_nar_url(std::string_view nar) {

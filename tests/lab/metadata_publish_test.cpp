@@ -295,7 +295,7 @@ TEST_CASE("outbox: a failed publish leaves no outbox row and no path", "[metadat
     CHECK(f.store->narinfo("edge", test::store_hash("q")).value() == std::nullopt);
 }
 
-TEST_CASE("outbox: entries drain in order; failures keep their place", "[metadata]") {
+TEST_CASE("outbox: entries drain in order, failures keep their place", "[metadata]") {
     Fixture f;
     auto a = f.store->enqueue(OutboxOp::put, "nixedge-layout", "1");
     auto b = f.store->enqueue(OutboxOp::remove, "main/x.narinfo", "");

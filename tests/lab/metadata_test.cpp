@@ -321,7 +321,7 @@ TEST_CASE("metadata: key rotation keeps an active key at all times", "[metadata]
 
 // ---- chunk claims ----
 
-TEST_CASE("metadata: the first claim wins; others wait, then reuse", "[metadata]") {
+TEST_CASE("metadata: the first claim wins, others wait, then reuse", "[metadata]") {
     TempDir dir;
     TestClock clock;
     auto store = test::open_store(dir / "meta.db", clock);
@@ -577,7 +577,7 @@ TEST_CASE("metadata: stage an upload and find it from any replica", "[metadata]"
     CHECK(store->find_staged("nope", "nar/abc.nar.zst").value() == std::nullopt);
 }
 
-TEST_CASE("metadata: staging needs a cache and a recorded NAR; restaging replaces", "[metadata]") {
+TEST_CASE("metadata: staging needs a cache and a recorded NAR, restaging replaces", "[metadata]") {
     TempDir dir;
     TestClock clock;
     auto store = test::open_store(dir / "meta.db", clock);
@@ -647,4 +647,109 @@ TEST_CASE("metadata: the database itself protects staged and published NARs", "[
     auto chunk =
         c->run("DELETE FROM chunks WHERE hash = ?", encoding::to_hex(test::digest_of("staged")));
     CHECK(chunk.error().code == ErrorCode::conflict);
+}
+
+TEST_CASE("metadata: chunks and NARs are listed in pages, in hash order", "[metadata]") {
+    TempDir dir;
+    TestClock clock;
+    auto store = test::open_store(dir / "meta.db", clock);
+    std::vector<Sha256Digest> nars;
+    for (const auto* piece : {"a", "b", "c", "d", "e"})
+        nars.push_back(test::record_nar(*store, {piece, std::string(piece) + "!"}).manifest_hash);
+    REQUIRE(store->claim_chunk(test::digest_of("claimed only"), 12, 7).ok());
+    std::sort(nars.begin(), nars.end());
+
+    std::vector<ChunkRecord> chunks;
+    std::optional<Sha256Digest> after;
+    for (;;) {
+        auto page = store->list_chunks(after, 3);
+        REQUIRE(page.ok());
+        chunks.insert(chunks.end(), page->begin(), page->end());
+        if (page->size() < 3)
+            break;
+        after = page->back().hash;
+    }
+    REQUIRE(chunks.size() == 11);
+    CHECK(std::is_sorted(chunks.begin(), chunks.end(),
+                         [](const auto& x, const auto& y) { return x.hash < y.hash; }));
+    auto claimed = std::find_if(chunks.begin(), chunks.end(), [](const ChunkRecord& c) {
+        return c.hash == test::digest_of("claimed only");
+    });
+    REQUIRE(claimed != chunks.end());
+    CHECK(claimed->state == ChunkState::claimed);
+    CHECK(claimed->stored_size == 7);
+    CHECK(*store->get_chunk(chunks.front().hash).value() == chunks.front());
+
+    auto first = store->list_nars(std::nullopt, 2).value();
+    auto rest = store->list_nars(first.back().manifest_hash, 10).value();
+    REQUIRE(first.size() == 2);
+    REQUIRE(rest.size() == 3);
+    CHECK(first[0].manifest_hash == nars[0]);
+    CHECK(rest[2].manifest_hash == nars[4]);
+    CHECK(*store->get_nar(rest[0].manifest_hash).value() == rest[0]);
+    CHECK(store->list_nars(nars[4], 10).value().empty());
+}
+
+TEST_CASE("metadata: the uses of a chunk name its NARs and the paths publishing them",
+          "[metadata]") {
+    TempDir dir;
+    TestClock clock;
+    auto store = test::open_store(dir / "meta.db", clock);
+    const auto key = test::make_key("k");
+    REQUIRE(store->create_cache("main", {}, key).ok());
+    REQUIRE(store->create_cache("team", {}, key).ok());
+    auto published = test::record_nar(*store, {"shared", "one"});
+    auto unpublished = test::record_nar(*store, {"shared", "two"});
+    auto info = test::make_narinfo(test::store_path("p"), published, key);
+    REQUIRE(store->publish_path("main", info, std::nullopt).ok());
+    REQUIRE(store->publish_path("team", info, std::nullopt).ok());
+
+    auto uses = store->chunk_uses(test::digest_of("shared"), 10).value();
+    REQUIRE(uses.size() == 3);
+    std::vector<std::string> seen;
+    for (const auto& use : uses)
+        seen.push_back(encoding::to_hex(use.manifest_hash).substr(0, 8) + " " + use.cache + " " +
+                       use.store_path);
+    std::vector<std::string> expected{
+        encoding::to_hex(published.manifest_hash).substr(0, 8) + " main " +
+            test::store_path("p").full(),
+        encoding::to_hex(published.manifest_hash).substr(0, 8) + " team " +
+            test::store_path("p").full(),
+        encoding::to_hex(unpublished.manifest_hash).substr(0, 8) + "  ",
+    };
+    std::sort(expected.begin(), expected.end());
+    std::sort(seen.begin(), seen.end());
+    CHECK(seen == expected);
+    CHECK(store->chunk_uses(test::digest_of("shared"), 1).value().size() == 1);
+    CHECK(store->chunk_uses(test::digest_of("unknown"), 10).value().empty());
+}
+
+TEST_CASE("metadata: a chunk reset for re-upload is taken over at its recorded size",
+          "[metadata]") {
+    TempDir dir;
+    TestClock clock;
+    auto store = test::open_store(dir / "meta.db", clock);
+    auto nar = test::record_nar(*store, {"lost chunk", "kept chunk"});
+    const auto lost = nar.manifest.chunks[0];
+
+    REQUIRE(store->reset_chunk_for_upload(lost.hash).value());
+    auto reset = store->get_chunk(lost.hash).value();
+    CHECK(reset->state == ChunkState::claimed);
+    CHECK(reset->stored_at == std::nullopt);
+    CHECK(reset->stored_size == lost.stored_size);
+    // Not stored any more (or never known): nothing to reset.
+    CHECK_FALSE(store->reset_chunk_for_upload(lost.hash).value());
+    CHECK_FALSE(store->reset_chunk_for_upload(test::digest_of("unknown")).value());
+
+    // At once, without waiting for the claim timeout; a frame of another
+    // size would change the recorded manifest, so it cannot take it over.
+    auto other_size = store->claim_chunk(lost.hash, lost.raw_size, lost.stored_size + 1);
+    REQUIRE_FALSE(other_size.ok());
+    CHECK(other_size.error().code == ErrorCode::conflict);
+    auto again = store->claim_chunk(lost.hash, lost.raw_size, lost.stored_size).value();
+    CHECK(again.outcome == ChunkClaimOutcome::claimed_by_me);
+    CHECK(again.claim_id > reset->claim_id);
+    REQUIRE(store->mark_chunk_stored(lost.hash, again.claim_id).ok());
+    CHECK(store->get_chunk(lost.hash).value()->state == ChunkState::stored);
+    CHECK(store->manifest(nar.manifest_hash).value() == nar.manifest);
 }

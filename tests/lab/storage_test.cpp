@@ -323,3 +323,75 @@ TEST_CASE("storage: a put that fails midway leaves neither object nor temporary 
     CHECK(read_whole(*storage, "sync/plan") == to_bytes("old plan"));
     CHECK(count_temp_files(dir.path()) == 0);
 }
+
+namespace {
+
+struct Listed {
+    std::string key;
+    std::uint64_t size = 0;
+    bool has_time = false;
+};
+
+std::vector<Listed> list_all(LocalStorage& storage, std::string_view prefix) {
+    std::vector<Listed> listed;
+    auto ok = storage.list(prefix, [&](const ObjectInfo& info) -> Result<void> {
+        listed.push_back({std::string(info.key), info.size, info.last_modified.has_value()});
+        return {};
+    });
+    REQUIRE(ok.ok());
+    return listed;
+}
+
+std::vector<std::string> keys_of(const std::vector<Listed>& listed) {
+    std::vector<std::string> keys;
+    for (const auto& entry : listed)
+        keys.push_back(entry.key);
+    return keys;
+}
+
+} // namespace
+
+TEST_CASE("storage: a listing gives every object in byte order of keys", "[storage]") {
+    test::TempDir dir;
+    auto storage = open_storage(dir / "bucket");
+    // "a-b" sorts before "a/x" ('-' < '/'), though the directory "a" sorts
+    // before the file "a-b": the listing must follow the keys.
+    for (std::string key :
+         {"a/x", "a-b", "a/b/c", "B", "sync/plan", "a0", "chunks/ff", "chunks/0a"})
+        REQUIRE(storage->put(key, as_bytes(key + " body")).ok());
+    write_file(dir / "bucket" / "chunks" / (std::string(local_temp_prefix) + "leftover"), "tmp");
+
+    auto listed = list_all(*storage, "");
+    std::vector<std::string> expected{"B",  "a-b",       "a/b/c",     "a/x",
+                                      "a0", "chunks/0a", "chunks/ff", "sync/plan"};
+    CHECK(keys_of(listed) == expected);
+    for (const auto& entry : listed) {
+        CHECK(entry.size == entry.key.size() + 5);
+        CHECK(entry.has_time);
+    }
+    CHECK(keys_of(list_all(*storage, "chunks/")) ==
+          std::vector<std::string>{"chunks/0a", "chunks/ff"});
+    CHECK(keys_of(list_all(*storage, "a")) ==
+          std::vector<std::string>{"a-b", "a/b/c", "a/x", "a0"});
+    CHECK(keys_of(list_all(*storage, "a/b")) == std::vector<std::string>{"a/b/c"});
+    CHECK(list_all(*storage, "nothing/").empty());
+    CHECK(storage->list("../", [](const ObjectInfo&) -> Result<void> { return {}; }).error().code ==
+          ErrorCode::invalid_argument);
+}
+
+TEST_CASE("storage: a visitor's error stops the listing", "[storage]") {
+    test::TempDir dir;
+    auto storage = open_storage(dir / "bucket");
+    for (std::string key : {"k1", "k2", "k3"})
+        REQUIRE(storage->put(key, as_bytes(key)).ok());
+    int visits = 0;
+    auto stopped = storage->list("", [&](const ObjectInfo& info) -> Result<void> {
+        ++visits;
+        if (info.key == "k2")
+            return make_error(ErrorCode::internal, "stop here");
+        return {};
+    });
+    REQUIRE_FALSE(stopped.ok());
+    CHECK(stopped.error().detail == "stop here");
+    CHECK(visits == 2);
+}

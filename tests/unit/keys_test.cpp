@@ -24,7 +24,7 @@ TEST_CASE("keys made by `nix key generate-secret` parse and match", "[keys]") {
     CHECK(public_key->to_string() == test::trim_newline(test::read_file(dir / "pk")));
 }
 
-TEST_CASE("sign and verify round-trip; tampering fails", "[keys]") {
+TEST_CASE("sign and verify round-trip, tampering fails", "[keys]") {
     auto key = secret_key_from_seed("lab-1", seed_of(7));
     REQUIRE(key.ok());
     auto sig = sign(*key, "message");

@@ -28,8 +28,8 @@ Result<Lab> open_lab(const ServerConfig& config) {
         return Error{storage.error().code, "cannot open the bucket directory " +
                                                config.storage.path.string() + ": " +
                                                storage.error().detail};
-    return Lab{config, std::shared_ptr<MetadataStore>(std::move(*metadata)),
-               std::shared_ptr<Storage>(std::move(*storage))};
+    std::shared_ptr<LocalStorage> bucket = std::move(*storage);
+    return Lab{config, std::shared_ptr<MetadataStore>(std::move(*metadata)), bucket, bucket};
 }
 
 Result<SecretKey> generate_signing_key(std::string_view key_name) {

@@ -7,6 +7,7 @@
 #include "config/server_config.hpp"
 #include "metadata/metadata_store.hpp"
 #include "nixedge/keys.hpp"
+#include "storage/object_lister.hpp"
 #include "storage/storage.hpp"
 
 #include <memory>
@@ -18,6 +19,8 @@ struct Lab {
     ServerConfig config;
     std::shared_ptr<MetadataStore> metadata;
     std::shared_ptr<Storage> storage;
+    // The same bucket, listed by maintenance only (fsck); see object_lister.hpp.
+    std::shared_ptr<ObjectLister> lister;
 };
 
 // Creates the data directory if needed, opens (and migrates) the database and

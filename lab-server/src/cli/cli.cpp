@@ -12,11 +12,10 @@ namespace nixedge::lab {
 namespace cli {
 namespace {
 
-// Every command in the order `--help` lists them. `fsck [--repair]` joins
-// this table as its own family once app/fsck.hpp exists.
+// Every command in the order `--help` lists them.
 std::vector<Command> all_commands() {
     std::vector<Command> commands;
-    for (auto family : {serve_commands, cache_commands, token_commands}) {
+    for (auto family : {serve_commands, cache_commands, token_commands, fsck_commands}) {
         auto rows = family();
         commands.insert(commands.end(), rows.begin(), rows.end());
     }

@@ -1,8 +1,9 @@
 // What every subcommand of nixedge-server is: a row in the dispatcher's table
 // (its words, synopsis, options and a function), written by the file of its
-// family (cache_commands.cpp, token_commands.cpp, serve_command.cpp). The
-// dispatcher (cli.cpp) parses the options and loads the configuration before
-// a command runs, so a command only does its own work.
+// family (cache_commands.cpp, token_commands.cpp, serve_command.cpp,
+// fsck_command.cpp). The dispatcher (cli.cpp) parses the options and loads
+// the configuration before a command runs, so a command only does its own
+// work.
 #pragma once
 
 #include "cli/arguments.hpp"
@@ -41,6 +42,7 @@ struct Command {
 std::vector<Command> cache_commands();
 std::vector<Command> token_commands();
 std::vector<Command> serve_commands();
+std::vector<Command> fsck_commands();
 
 // "nixedge-server: <detail> (<code>)" on err; returns exit_failure.
 int report_failure(std::ostream& err, const Error& error);

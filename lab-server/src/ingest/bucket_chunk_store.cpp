@@ -20,18 +20,14 @@ Result<std::uint64_t> BucketChunkStore::write_claimed(const Sha256Digest& hash,
                                                       const ChunkClaim& claim, ByteView frame) {
     if (auto put = storage_->put(bucket_key::chunk(hash), frame); !put)
         return put.error();
-    std::lock_guard lock(marks_mutex_);
-    pending_marks_.push_back({hash, claim.claim_id});
-    if (pending_marks_.size() >= options_.mark_batch)
-        if (auto flushed = flush_locked(); !flushed)
-            return flushed.error();
+    if (auto marked = metadata_->mark_chunk_stored(hash, claim.claim_id); !marked)
+        return marked.error();
     return claim.stored_size;
 }
 
 // When another upload holds the claim, its frame is the one that stays: wait
-// for its mark rather than write a second copy. Our own pending marks go
-// first, since that upload may be waiting for one of them. If it died, its
-// claim times out and a later claim takes it over.
+// for its mark rather than write a second copy. If it died, its claim times
+// out and a later claim takes it over.
 Result<std::uint64_t> BucketChunkStore::store(const Sha256Digest& hash, std::uint64_t raw_size,
                                               ByteView frame) {
     auto deadline = std::chrono::steady_clock::now() + options_.wait_for_other_writer;
@@ -44,8 +40,6 @@ Result<std::uint64_t> BucketChunkStore::store(const Sha256Digest& hash, std::uin
             return claim->stored_size;
         if (claim->outcome == ChunkClaimOutcome::claimed_by_me)
             return write_claimed(hash, *claim, frame);
-        if (auto flushed = flush(); !flushed)
-            return flushed.error();
         if (std::chrono::steady_clock::now() >= deadline)
             return make_error(ErrorCode::storage_unavailable,
                               "chunk " + encoding::to_hex(hash) +
@@ -53,21 +47,6 @@ Result<std::uint64_t> BucketChunkStore::store(const Sha256Digest& hash, std::uin
         std::this_thread::sleep_for(pause);
         pause = std::min(pause * 2, std::chrono::milliseconds(250));
     }
-}
-
-Result<void> BucketChunkStore::flush() {
-    std::lock_guard lock(marks_mutex_);
-    return flush_locked();
-}
-
-Result<void> BucketChunkStore::flush_locked() {
-    if (pending_marks_.empty())
-        return {};
-    auto marked = metadata_->mark_chunks_stored(pending_marks_);
-    if (!marked)
-        return marked;
-    pending_marks_.clear();
-    return {};
 }
 
 } // namespace nixedge::lab

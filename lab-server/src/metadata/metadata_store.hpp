@@ -125,6 +125,8 @@ struct ChunkRecord {
     std::int64_t claim_id = 0;
     UnixTime claimed_at = 0;
     std::optional<UnixTime> stored_at;
+
+    bool operator==(const ChunkRecord&) const = default;
 };
 
 struct NarRecord {
@@ -134,6 +136,16 @@ struct NarRecord {
     std::uint64_t file_size = 0; // sum of stored sizes: FileSize and Content-Length
     std::uint64_t chunk_count = 0;
     UnixTime created_at = 0;
+
+    bool operator==(const NarRecord&) const = default;
+};
+
+// One NAR that uses a chunk, with one path that publishes it: what a lost
+// chunk breaks, for fsck's report.
+struct ChunkUse {
+    Sha256Digest manifest_hash{};
+    std::string cache;      // empty when no path publishes the NAR (staged, or left for GC)
+    std::string store_path; // "/nix/store/<hash>-<name>"; empty likewise
 };
 
 // A NAR uploaded under Nix's URL, waiting for its narinfo (which may arrive at
@@ -225,6 +237,9 @@ class MetadataStore {
     // request order. A claim older than the store's claim timeout is presumed
     // dead (its writer crashed) and is taken over: claimed_by_me again, with a
     // new claim_id. invalid_argument if a hash is known with another raw size.
+    // A dead claim on a chunk that recorded NARs use (fsck reset it for
+    // re-upload) keeps its stored size, which their manifests and FileSize
+    // carry: a frame of another size cannot take it over (conflict).
     virtual Result<std::vector<ChunkClaim>>
     claim_chunks(std::span<const ChunkClaimRequest> requests) = 0;
     // Marks claimed chunks stored once their objects are durable. Idempotent
@@ -300,6 +315,29 @@ class MetadataStore {
     // listings in publish order, and exactly the manifests and chunks those
     // paths reach. One read snapshot, so the lists agree with each other.
     virtual Result<SyncPlan> edge_plan() = 0;
+
+    // -- enumeration and repair, for fsck --
+    // Pages of rows in ascending hash order, each page its own snapshot, so a
+    // walk over millions of chunks holds neither the rows nor a read
+    // transaction: pass the last hash of a page as `after` for the next one;
+    // a short page is the last. Lowercase hex sorts like the bytes, so the
+    // rows come in the order of their bucket keys and a walk can be merged
+    // with a listing of the bucket.
+    virtual Result<std::vector<ChunkRecord>> list_chunks(const std::optional<Sha256Digest>& after,
+                                                         std::size_t limit) = 0;
+    virtual Result<std::vector<NarRecord>> list_nars(const std::optional<Sha256Digest>& after,
+                                                     std::size_t limit) = 0;
+    // The NARs that use a chunk, each once per path that publishes it (once
+    // with an empty cache if none does): at most `limit` rows, by NAR.
+    virtual Result<std::vector<ChunkUse>> chunk_uses(const Sha256Digest& hash,
+                                                     std::size_t limit) = 0;
+    // For a stored chunk whose object is lost or damaged: turns its row back
+    // into a dead claim (bumped claim_id, claimed long enough ago), so the
+    // next upload of the chunk takes it over and writes the object again with
+    // the recorded stored size. The chunk cannot be recreated from nothing;
+    // until someone uploads its content, the NARs using it stay broken. false
+    // if the chunk is not (or no longer) stored.
+    virtual Result<bool> reset_chunk_for_upload(const Sha256Digest& hash) = 0;
 
     // -- the outbox --
     virtual Result<std::int64_t> enqueue(OutboxOp op, std::string_view key,

@@ -4,6 +4,7 @@
 
 #include "metadata/sqlite_rows.hpp"
 
+#include <algorithm>
 #include <map>
 #include <unordered_set>
 
@@ -59,6 +60,30 @@ Result<ChunkClaim> take_over(SqliteConnection& c, const std::string& hash,
     return ChunkClaim{ChunkClaimOutcome::claimed_by_me, dead.claim_id + 1, r.stored_size};
 }
 
+// Only a chunk that fsck reset for re-upload can be a claim that NARs use.
+Result<bool> chunk_in_use(SqliteConnection& c, const std::string& hash) {
+    auto q = c.query("SELECT 1 FROM nar_chunks WHERE chunk_hash = ? LIMIT 1", hash);
+    return q.step();
+}
+
+// Recorded manifests (and their names, and FileSize) carry the stored size of
+// a chunk they use, so its replacement must have exactly that size.
+Result<void> check_replacement_size(SqliteConnection& c, const std::string& hash,
+                                    const ChunkClaimRequest& r, const ChunkRow& dead) {
+    if (r.stored_size == dead.stored_size)
+        return {};
+    auto in_use = chunk_in_use(c, hash);
+    if (!in_use)
+        return in_use.error();
+    if (!*in_use)
+        return {};
+    return make_error(ErrorCode::conflict,
+                      "chunk " + hash + " is used by recorded NARs with a stored size of " +
+                          std::to_string(dead.stored_size) + " bytes; this frame has " +
+                          std::to_string(r.stored_size) +
+                          " (compress it at the zstd level and version it was first stored with)");
+}
+
 Result<ChunkClaim> claim_one(SqliteConnection& c, const ChunkClaimRequest& r, UnixTime now,
                              std::int64_t timeout) {
     const auto hash = hex(r.hash);
@@ -86,7 +111,58 @@ Result<ChunkClaim> claim_one(SqliteConnection& c, const ChunkClaimRequest& r, Un
     if (existing->claimed_at > now - timeout)
         return ChunkClaim{ChunkClaimOutcome::claimed_by_other, existing->claim_id,
                           existing->stored_size};
+    if (auto ok = check_replacement_size(c, hash, r, *existing); !ok)
+        return ok.error();
     return take_over(c, hash, r, *existing, now);
+}
+
+constexpr std::string_view chunk_columns =
+    "hash, raw_size, stored_size, state, claim_id, claimed_at, stored_at";
+
+// A row selected with chunk_columns.
+Result<ChunkRecord> chunk_record(const SqliteQuery& q) {
+    auto hash = digest_from_hex(q.text(0));
+    if (!hash)
+        return hash.error();
+    std::optional<UnixTime> stored_at;
+    if (!q.is_null(6))
+        stored_at = q.int64(6);
+    return ChunkRecord{*hash,      q.uint64(1), q.uint64(2), chunk_state(q.text(3)),
+                       q.int64(4), q.int64(5),  stored_at};
+}
+
+constexpr std::string_view nar_columns =
+    "manifest_hash, nar_hash, nar_size, file_size, chunk_count, created_at";
+
+// A row selected with nar_columns.
+Result<NarRecord> nar_record(const SqliteQuery& q) {
+    auto manifest_hash = digest_from_hex(q.text(0));
+    auto nar_hash = digest_from_hex(q.text(1));
+    if (!manifest_hash || !nar_hash)
+        return manifest_hash ? nar_hash.error() : manifest_hash.error();
+    return NarRecord{*manifest_hash, *nar_hash, q.uint64(2), q.uint64(3), q.uint64(4), q.int64(5)};
+}
+
+// Every row a query returns, each made by `make`.
+template <class Record, class Make>
+Result<std::vector<Record>> all_records(SqliteQuery& q, Make make) {
+    std::vector<Record> records;
+    for (;;) {
+        auto next = q.step();
+        if (!next)
+            return next.error();
+        if (!*next)
+            return records;
+        auto record = make(q);
+        if (!record)
+            return record.error();
+        records.push_back(std::move(record).value());
+    }
+}
+
+// Every hex hash sorts after "", so no `after` starts at the beginning.
+std::string after_text(const std::optional<Sha256Digest>& after) {
+    return after ? hex(*after) : std::string();
 }
 
 Result<void> mark_one(SqliteConnection& c, const ChunkStoredRequest& r, UnixTime now) {
@@ -226,20 +302,17 @@ Result<void> SqliteMetadataStore::mark_chunks_stored(std::span<const ChunkStored
 
 Result<std::optional<ChunkRecord>> SqliteMetadataStore::get_chunk(const Sha256Digest& hash) {
     return pool_.read([&](SqliteConnection& c) -> Result<std::optional<ChunkRecord>> {
-        auto q = c.query("SELECT raw_size, stored_size, state, claim_id, claimed_at, stored_at "
-                         "FROM chunks WHERE hash = ?",
+        auto q = c.query("SELECT " + std::string(chunk_columns) + " FROM chunks WHERE hash = ?",
                          hex(hash));
         auto row = q.step();
         if (!row)
             return row.error();
         if (!*row)
             return std::optional<ChunkRecord>();
-        std::optional<UnixTime> stored_at;
-        if (!q.is_null(5))
-            stored_at = q.int64(5);
-        return std::optional<ChunkRecord>(ChunkRecord{hash, q.uint64(0), q.uint64(1),
-                                                      chunk_state(q.text(2)), q.int64(3),
-                                                      q.int64(4), stored_at});
+        auto record = chunk_record(q);
+        if (!record)
+            return record.error();
+        return std::optional<ChunkRecord>(std::move(record).value());
     });
 }
 
@@ -271,19 +344,18 @@ Result<Sha256Digest> SqliteMetadataStore::record_nar(const ChunkManifest& manife
 
 Result<std::optional<NarRecord>> SqliteMetadataStore::get_nar(const Sha256Digest& manifest_hash) {
     return pool_.read([&](SqliteConnection& c) -> Result<std::optional<NarRecord>> {
-        auto q = c.query("SELECT nar_hash, nar_size, file_size, chunk_count, created_at "
-                         "FROM nars WHERE manifest_hash = ?",
-                         hex(manifest_hash));
+        auto q =
+            c.query("SELECT " + std::string(nar_columns) + " FROM nars WHERE manifest_hash = ?",
+                    hex(manifest_hash));
         auto row = q.step();
         if (!row)
             return row.error();
         if (!*row)
             return std::optional<NarRecord>();
-        auto nar_hash = digest_from_hex(q.text(0));
-        if (!nar_hash)
-            return nar_hash.error();
-        return std::optional<NarRecord>(
-            NarRecord{manifest_hash, *nar_hash, q.uint64(1), q.uint64(2), q.uint64(3), q.int64(4)});
+        auto record = nar_record(q);
+        if (!record)
+            return record.error();
+        return std::optional<NarRecord>(std::move(record).value());
     });
 }
 
@@ -318,6 +390,60 @@ SqliteMetadataStore::manifest(const Sha256Digest& manifest_hash) {
                 return hash.error();
             manifest.chunks.push_back(ChunkRef{*hash, q.uint64(1), q.uint64(2)});
         }
+    });
+}
+
+Result<std::vector<ChunkRecord>>
+SqliteMetadataStore::list_chunks(const std::optional<Sha256Digest>& after, std::size_t limit) {
+    return pool_.read([&](SqliteConnection& c) {
+        auto q = c.query("SELECT " + std::string(chunk_columns) +
+                             " FROM chunks WHERE hash > ? ORDER BY hash LIMIT ?",
+                         after_text(after), limit);
+        return all_records<ChunkRecord>(q, chunk_record);
+    });
+}
+
+Result<std::vector<NarRecord>>
+SqliteMetadataStore::list_nars(const std::optional<Sha256Digest>& after, std::size_t limit) {
+    return pool_.read([&](SqliteConnection& c) {
+        auto q = c.query("SELECT " + std::string(nar_columns) +
+                             " FROM nars WHERE manifest_hash > ? ORDER BY manifest_hash LIMIT ?",
+                         after_text(after), limit);
+        return all_records<NarRecord>(q, nar_record);
+    });
+}
+
+Result<std::vector<ChunkUse>> SqliteMetadataStore::chunk_uses(const Sha256Digest& hash,
+                                                              std::size_t limit) {
+    return pool_.read([&](SqliteConnection& c) {
+        auto q = c.query("SELECT DISTINCT nc.manifest_hash, c.name, p.store_path "
+                         "FROM nar_chunks nc "
+                         "LEFT JOIN paths p ON p.manifest_hash = nc.manifest_hash "
+                         "LEFT JOIN caches c ON c.id = p.cache_id "
+                         "WHERE nc.chunk_hash = ? "
+                         "ORDER BY nc.manifest_hash, c.name, p.store_path LIMIT ?",
+                         hex(hash), limit);
+        return all_records<ChunkUse>(q, [](const SqliteQuery& row) -> Result<ChunkUse> {
+            auto manifest_hash = digest_from_hex(row.text(0));
+            if (!manifest_hash)
+                return manifest_hash.error();
+            return ChunkUse{*manifest_hash, row.text(1), row.text(2)};
+        });
+    });
+}
+
+Result<bool> SqliteMetadataStore::reset_chunk_for_upload(const Sha256Digest& hash) {
+    const auto timeout = static_cast<std::int64_t>(options_.chunk_claim_timeout.count());
+    // The epoch is older than any claim timeout on any replica's clock; a
+    // test clock near the epoch gets a time older than its own timeout.
+    const auto dead_since = std::min<UnixTime>(0, options_.clock() - timeout);
+    return pool_.write([&](SqliteConnection& c) -> Result<bool> {
+        auto reset = c.run("UPDATE chunks SET state = 'claimed', claim_id = claim_id + 1, "
+                           "claimed_at = ?, stored_at = NULL WHERE hash = ? AND state = 'stored'",
+                           dead_since, hex(hash));
+        if (!reset)
+            return reset.error();
+        return c.changes() == 1;
     });
 }
 

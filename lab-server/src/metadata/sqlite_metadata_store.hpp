@@ -86,6 +86,13 @@ class SqliteMetadataStore final : public MetadataStore {
     Result<StorageTotals> storage_totals() override;
     Result<SyncPlan> edge_plan() override;
 
+    Result<std::vector<ChunkRecord>> list_chunks(const std::optional<Sha256Digest>& after,
+                                                 std::size_t limit) override;
+    Result<std::vector<NarRecord>> list_nars(const std::optional<Sha256Digest>& after,
+                                             std::size_t limit) override;
+    Result<std::vector<ChunkUse>> chunk_uses(const Sha256Digest& hash, std::size_t limit) override;
+    Result<bool> reset_chunk_for_upload(const Sha256Digest& hash) override;
+
     Result<std::int64_t> enqueue(OutboxOp op, std::string_view key,
                                  std::string_view payload) override;
     Result<std::vector<OutboxEntry>> pending_outbox(std::size_t limit) override;

@@ -12,9 +12,7 @@ namespace {
 constexpr std::size_t piece_size = 1024 * 1024;
 
 // The manifest object goes to the bucket before the NAR row that names it.
-Result<NarRecord> record(const StagedNar& staged, BucketChunkStore& chunks, IngestTarget target) {
-    if (auto flushed = chunks.flush(); !flushed)
-        return flushed.error();
+Result<NarRecord> record(const StagedNar& staged, IngestTarget target) {
     if (auto put = target.storage.put(bucket_key::manifest(staged.manifest_hash),
                                       as_bytes(staged.manifest_text));
         !put)
@@ -53,7 +51,7 @@ ingest_upload(http::RequestBody& body, http::Workers& workers, UploadCompression
         auto staged = upload->finish();
         if (!staged)
             return staged.error();
-        auto nar = record(*staged, chunks, target);
+        auto nar = record(*staged, target);
         if (!nar)
             return nar.error();
         return IngestedUpload{std::move(staged).value(), std::move(nar).value()};

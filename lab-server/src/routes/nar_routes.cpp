@@ -100,9 +100,20 @@ http::Response not_found() {
     return http::problem_response(http::Problem::not_found, "no such NAR in this cache");
 }
 
-// HEAD on Nix's own URL of an upload staged and waiting for its narinfo.
-http::Response staged_answer(const NarRecord& nar) {
-    return http::Response::stream(http::Status::ok, nar.file_size, nullptr);
+// HEAD on Nix's own URL (nar/<filehash>.nar.<ext>) of an upload staged and
+// waiting for its narinfo: 200 tells Nix not to send it again.
+http::Response head_staged(MetadataStore& metadata, const Cache& cache, const std::string& url) {
+    auto staged = metadata.find_staged(cache.name, url);
+    if (!staged)
+        return http::error_response(staged.error());
+    if (!*staged)
+        return not_found();
+    auto nar = metadata.get_nar((*staged)->manifest_hash);
+    if (!nar)
+        return http::error_response(nar.error());
+    if (!*nar)
+        return not_found();
+    return http::Response::stream(http::Status::ok, (*nar)->file_size, nullptr);
 }
 
 http::Response serve_manifest(LabContext& context, http::Request& req, const Sha256Digest& hash,
@@ -144,19 +155,9 @@ boost::asio::awaitable<http::Response> get_nar(LabContext& context, http::Reques
     auto& metadata = *context.lab.metadata;
     auto url = nar_url_of(req.param("file"));
     auto hash = parse_nar_url(url);
-    if (!hash) {
-        if (req.method() != http::Verb::head)
-            co_return not_found();
-        auto staged = metadata.find_staged(cache->name, url);
-        if (!staged)
-            co_return http::error_response(staged.error());
-        if (!*staged)
-            co_return not_found();
-        auto nar = metadata.get_nar((*staged)->manifest_hash);
-        if (!nar || !*nar)
-            co_return nar ? not_found() : http::error_response(nar.error());
-        co_return staged_answer(**nar);
-    }
+    if (!hash)
+        co_return req.method() == http::Verb::head ? head_staged(metadata, *cache, url)
+                                                   : not_found();
     auto has = metadata.cache_has_manifest(cache->name, *hash);
     if (!has)
         co_return http::error_response(has.error());

@@ -1,5 +1,6 @@
 #include "storage/local_storage.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
 #include <string>
@@ -108,6 +109,36 @@ bool is_temp_file_name(const fs::path& path) {
     return path.filename().string().starts_with(local_temp_prefix);
 }
 
+struct DirectoryEntry {
+    std::string sort_name; // the name, with '/' after a directory's
+    bool is_directory = false;
+};
+
+// Every key under a directory starts with its name and '/', so sorting
+// directories as "name/" among files puts whole keys in byte order
+// (std::string compares chars as unsigned, like S3). Dot-names are no keys.
+Result<std::vector<DirectoryEntry>> sorted_entries(const fs::path& dir,
+                                                   std::string_view name_prefix) {
+    std::vector<DirectoryEntry> entries;
+    std::error_code ec;
+    fs::directory_iterator it(dir, ec);
+    if (ec && is_absent(ec.value()))
+        return entries;
+    for (fs::directory_iterator end; !ec && it != end; it.increment(ec)) {
+        auto name = it->path().filename().string();
+        if (name.starts_with('.') || !name.starts_with(name_prefix))
+            continue;
+        std::error_code type_ec;
+        bool directory = it->is_directory(type_ec);
+        entries.push_back({directory ? name + "/" : std::move(name), directory});
+    }
+    if (ec)
+        return os_error("list", dir, ec.value());
+    std::sort(entries.begin(), entries.end(),
+              [](const auto& a, const auto& b) { return a.sort_name < b.sort_name; });
+    return entries;
+}
+
 } // namespace
 
 Result<std::unique_ptr<LocalStorage>> LocalStorage::open(const fs::path& root,
@@ -212,6 +243,54 @@ Result<void> LocalStorage::remove(std::string_view key) {
         return path.error();
     if (::unlink(path->c_str()) != 0 && !is_absent(errno) && errno != EISDIR)
         return os_error("remove", *path, errno);
+    return {};
+}
+
+Result<void> LocalStorage::list(std::string_view prefix, const ObjectVisitor& visit) {
+    auto slash = prefix.rfind('/');
+    std::string key_prefix;
+    if (slash != std::string_view::npos) {
+        if (auto ok = validate_object_key(prefix.substr(0, slash)); !ok)
+            return ok;
+        key_prefix = prefix.substr(0, slash + 1);
+    }
+    auto name_prefix = slash == std::string_view::npos ? prefix : prefix.substr(slash + 1);
+    return list_directory(key_prefix, name_prefix, visit);
+}
+
+// `key_prefix` is "" or a directory's key with its '/'; only entries whose
+// names start with `name_prefix` are visited (the partial last segment of
+// list()'s prefix, so only ever at the first level).
+Result<void> LocalStorage::list_directory(const std::string& key_prefix,
+                                          std::string_view name_prefix,
+                                          const ObjectVisitor& visit) const {
+    const fs::path dir = key_prefix.empty() ? root_ : root_ / fs::path(key_prefix);
+    auto entries = sorted_entries(dir, name_prefix);
+    if (!entries)
+        return entries.error();
+    for (const auto& entry : *entries) {
+        std::string key = key_prefix + entry.sort_name;
+        if (entry.is_directory) {
+            if (auto ok = list_directory(key, "", visit); !ok)
+                return ok;
+            continue;
+        }
+        if (!validate_object_key(key))
+            continue;
+        const fs::path file = dir / entry.sort_name;
+        struct stat st {};
+        if (::stat(file.c_str(), &st) != 0) {
+            if (is_absent(errno))
+                continue; // removed since the directory was read
+            return os_error("stat", file, errno);
+        }
+        if (!S_ISREG(st.st_mode))
+            continue;
+        ObjectInfo info{key, static_cast<std::uint64_t>(st.st_size),
+                        std::chrono::system_clock::time_point(std::chrono::seconds(st.st_mtime))};
+        if (auto ok = visit(info); !ok)
+            return ok;
+    }
     return {};
 }
 

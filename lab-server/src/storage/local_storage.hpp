@@ -2,6 +2,7 @@
 // <root>/chunks/ab12…. The embedded default, and what tests run against.
 #pragma once
 
+#include "storage/object_lister.hpp"
 #include "storage/storage.hpp"
 
 #include <chrono>
@@ -20,7 +21,7 @@ inline constexpr std::string_view local_temp_prefix = ".nixedge-tmp-";
 // another process (a second server, `nixedge-server fsck`) may share the root.
 inline constexpr std::chrono::seconds stale_temp_age{15 * 60};
 
-class LocalStorage final : public Storage {
+class LocalStorage final : public Storage, public ObjectLister {
   public:
     // Creates `root` if needed and sweeps temporary files older than `temp_age`.
     static Result<std::unique_ptr<LocalStorage>>
@@ -34,6 +35,13 @@ class LocalStorage final : public Storage {
     Result<std::unique_ptr<ObjectReader>> get(std::string_view key) override;
     Result<void> remove(std::string_view key) override;
 
+    // Walks the directories depth first, each one's entries sorted so that
+    // keys come out in byte order (a directory sorts as its name plus '/').
+    // One directory's names are held at a time: a flat chunks/ of millions of
+    // objects costs its names in memory. Files that are not valid keys
+    // (temporary files, anything else named with a leading '.') are skipped.
+    Result<void> list(std::string_view prefix, const ObjectVisitor& visit) override;
+
     // Removes temporary files last modified at least `min_age` ago; returns
     // how many. Zero age removes them all (only safe when no put is running).
     Result<std::size_t> sweep_temp_files(std::chrono::seconds min_age);
@@ -44,6 +52,8 @@ class LocalStorage final : public Storage {
     explicit LocalStorage(std::filesystem::path root) : root_(std::move(root)) {}
     Result<std::filesystem::path> path_of(std::string_view key) const;
     Result<void> make_parent_directories(std::string_view key) const;
+    Result<void> list_directory(const std::string& key_prefix, std::string_view name_prefix,
+                                const ObjectVisitor& visit) const;
 
     std::filesystem::path root_;
 };
