@@ -260,7 +260,8 @@ valid_name() { [[ $1 =~ ^[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]*$ ]]; }
 # narinfo set instead: many small store paths.
 part_max_mb=40
 prepare_data() {
-  local sizes=$T/usr-sizes multiarch=/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
+  local sizes=$T/usr-sizes multiarch
+  multiarch=/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
   log "measuring /usr/lib and /usr/share"
   for entry in "$multiarch"/* /usr/lib/* /usr/share/*; do
     [[ ( -d $entry || -f $entry ) && ! -L $entry ]] || continue
@@ -534,7 +535,6 @@ measure_dedup() {
     tar -xzf "$dir/$tarball" -C "$dir/$name" --strip-components=1
     paths+=("$(nix_store --add "$dir/$name")")
   done
-  dedup_paths=("${paths[@]}")
   dedup_nar_bytes=()
   for path in "${paths[@]}"; do
     dedup_nar_bytes+=("$(nix-store --dump "$store$path" | wc -c)")
@@ -659,6 +659,11 @@ main() {
     if wants ingest; then
       echo "- ingest CPU bound MB/s (2 threads): $(printf '%s\n' "${bound_runs[@]}" | list); server side / bound per run: $(printf '%s\n' "${push_ratio_runs[@]}" | list)"
       echo "- ingest bound detail (last run): \`$bound_detail\`"
+      cores=$(for i in "${!bound_runs[@]}"; do ratio "${bound_runs[$i]}" "${bound_cpu_runs[$i]}"; echo; done | median)
+      echo "- cores the bound had (its wall rate / its rate per CPU second): $(for i in "${!bound_runs[@]}"; do fmt "$(ratio "${bound_runs[$i]}" "${bound_cpu_runs[$i]}")" 2; echo; done | list) of $(nproc)"
+      if awk -v c="$cores" -v n="$(nproc)" 'BEGIN { exit !(c < 0.75 * n) }'; then
+        echo "- **the machine was busy: the bound had a median $(fmt "$cores" 2) of $(nproc) cores, so the ingest ratios above say little about an idle machine (they come near the per-CPU-second ratio); see the notes below the table**"
+      fi
       echo "- push MB/s, server side: \`nix copy\` $(printf '%s\n' "${push_nix_server_runs[@]}" | list) (/ bound: $(printf '%s\n' "${push_nix_ratio_runs[@]}" | list)); curl $(printf '%s\n' "${push_runs[@]}" | list)"
       echo "- server CPU seconds (user + system) per push: curl $(printf '%s\n' "${push_cpu_runs[@]}" | list), \`nix copy\` $(printf '%s\n' "${push_nix_cpu_runs[@]}" | list); medians as MB of NAR per server CPU second: curl $(per_cpu "$push_cpu"), \`nix copy\` $(per_cpu "$push_nix_cpu"), against the bound's $(fmt "$bound_cpu") (runs: $(printf '%s\n' "${bound_cpu_runs[@]}" | list))"
       echo "- push MB/s, end to end (\`nix copy\`): $(printf '%s\n' "${push_e2e_runs[@]}" | list)"
