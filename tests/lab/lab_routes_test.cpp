@@ -161,7 +161,7 @@ TEST_CASE("lab routes: byte ranges of a multi-chunk NAR", "[routes]") {
     f.create_cache("main", /*is_public=*/true);
     auto token = f.token({{"main", Permission::push}});
     std::string contents;
-    for (int i = 0; contents.size() < (9u << 20); ++i)
+    for (std::int64_t i = 0; contents.size() < (9u << 20); ++i)
         contents += std::to_string(i * 7919) + ",";
     auto path = path_named("big");
     std::string nar = file_nar(contents);
@@ -275,7 +275,7 @@ TEST_CASE("lab routes: concurrent uploads of the same NAR store each chunk once"
     f.create_cache("main");
     auto token = f.token({{"main", Permission::pull}, {"main", Permission::push}});
     std::string contents;
-    for (int i = 0; contents.size() < (12u << 20); ++i)
+    for (std::int64_t i = 0; contents.size() < (12u << 20); ++i)
         contents += std::to_string(i * 104729) + ";";
     std::string nar = file_nar(contents);
     auto url = "/main/" + nix_nar_url(nar);
@@ -314,4 +314,38 @@ TEST_CASE("lab routes: narinfo and NAR uploads over their caps are refused", "[r
     auto big_nar = f.call(Verb::put, "/main/" + nix_nar_url(nar), token, nar);
     CHECK(big_nar->status == Status::payload_too_large);
     CHECK_FALSE(f.lab.metadata->find_staged("main", nix_nar_url(nar)).value().has_value());
+}
+
+TEST_CASE("lab routes: cache settings are read at most max_age ago", "[routes]") {
+    LabFixture f;
+    f.create_cache("main");
+    lab::CacheDirectory directory(f.lab.metadata, std::chrono::milliseconds(200));
+    REQUIRE_FALSE(directory.find("main").value()->settings.is_public);
+    REQUIRE_FALSE(directory.find("later").value().has_value());
+    lab::CacheSettingsUpdate update;
+    update.is_public = true;
+    REQUIRE(f.lab.metadata->update_cache("main", update));
+    f.create_cache("later");
+    CHECK_FALSE(directory.find("main").value()->settings.is_public); // remembered
+    CHECK_FALSE(directory.find("later").value().has_value());
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    CHECK(directory.find("main").value()->settings.is_public);
+    CHECK(directory.find("later").value().has_value());
+}
+
+TEST_CASE("lab routes: the narinfo cache keeps found narinfos within its age and size",
+          "[routes]") {
+    lab::NarinfoCache cache(100, std::chrono::milliseconds(200));
+    cache.insert("main", "a", std::string(40, 'a'));
+    cache.insert("main", "b", std::string(40, 'b'));
+    CHECK(cache.find("main", "a") == std::string(40, 'a')); // a is now the most recent
+    cache.insert("main", "c", std::string(40, 'c'));        // over 100 bytes: b goes
+    CHECK_FALSE(cache.find("main", "b"));
+    CHECK(cache.find("main", "a"));
+    CHECK(cache.find("main", "c"));
+    CHECK_FALSE(cache.find("other", "a"));
+    cache.insert("main", "big", std::string(101, 'x')); // never fits
+    CHECK_FALSE(cache.find("main", "big"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    CHECK_FALSE(cache.find("main", "a"));
 }

@@ -12,7 +12,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -63,7 +62,7 @@ struct Connection {
     beast::tcp_stream stream;
     std::string remote;
     // Waiting for the first byte of the next request. Touched on the
-    // connection's strand only.
+    // connection's own io_context thread only.
     bool idle = false;
 };
 
@@ -252,7 +251,28 @@ struct Server::Impl {
         : options(std::move(opts)), limits(options.limits), router(std::move(r)),
           metrics(std::move(registry)), m(sm), log(options.log ? options.log : stderr_log_sink()),
           io_threads(resolve_thread_count(options.io_threads)), workers(options.worker_threads),
-          ioc(static_cast<int>(io_threads)), acceptor(net::make_strand(ioc)) {}
+          contexts(make_contexts(io_threads)), acceptor(contexts.front()->get_executor()) {}
+
+    // One io_context per I/O thread, each run by its thread alone: a
+    // connection stays on one thread for its life, so its handlers need no
+    // strand and a completion never wakes another thread (with one shared
+    // io_context, thread hand-offs cost as much as the HTTP work of a small
+    // GET).
+    static std::vector<std::unique_ptr<net::io_context>> make_contexts(unsigned count) {
+        std::vector<std::unique_ptr<net::io_context>> made;
+        for (unsigned i = 0; i < count; ++i)
+            made.push_back(std::make_unique<net::io_context>(1));
+        return made;
+    }
+
+    // Round robin over the contexts for new connections.
+    net::io_context& next_context() { return *contexts[next_context_index++ % contexts.size()]; }
+
+    void stop_contexts() {
+        works.clear();
+        for (auto& context : contexts)
+            context->stop();
+    }
 
     ServerOptions options;
     const Limits limits;
@@ -276,17 +296,18 @@ struct Server::Impl {
 
     Workers workers;
     // Last, so destroyed first: coroutine frames still pending when the
-    // io_context goes are destroyed with it, and their destructors use the
+    // io_contexts go are destroyed with them, and their destructors use the
     // members above.
-    net::io_context ioc;
-    std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+    std::vector<std::unique_ptr<net::io_context>> contexts;
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> works;
+    std::atomic<std::size_t> next_context_index{0};
     tcp::acceptor acceptor;
 
     // --- accepting
 
     net::awaitable<void> accept_loop() {
         for (;;) {
-            tcp::socket socket(net::make_strand(ioc));
+            tcp::socket socket(next_context());
             auto [ec] = co_await acceptor.async_accept(socket, nothrow);
             if (ec) {
                 if (stopping || !acceptor.is_open())
@@ -681,7 +702,7 @@ struct Server::Impl {
             beast::error_code ec;
             acceptor.close(ec);
         });
-        net::co_spawn(ioc, shutdown(), net::detached);
+        net::co_spawn(*contexts.front(), shutdown(), net::detached);
     }
 
     void close_connections(bool idle_only) {
@@ -709,7 +730,7 @@ struct Server::Impl {
 
     net::awaitable<void> shutdown() {
         close_connections(true);
-        net::steady_timer timer(ioc);
+        net::steady_timer timer(*contexts.front());
         auto tick = std::chrono::milliseconds(10);
         for (;;) {
             if (sessions_done())
@@ -734,8 +755,7 @@ struct Server::Impl {
                 std::min<steady_clock::duration>(tick, deadline - steady_clock::now()));
             co_await timer.async_wait(nothrow);
         }
-        work.reset();
-        ioc.stop();
+        stop_contexts();
     }
 
     void join() {
@@ -800,11 +820,12 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options,
     impl->bound_address = local.address().to_string();
     impl->bound_port = local.port();
 
-    impl->work.emplace(net::make_work_guard(impl->ioc));
+    for (auto& context : impl->contexts)
+        impl->works.push_back(net::make_work_guard(*context));
     Impl* raw = impl.get();
     net::co_spawn(acceptor.get_executor(), raw->accept_loop(), net::detached);
-    for (unsigned i = 0; i < raw->io_threads; ++i)
-        raw->threads.emplace_back([raw] { raw->ioc.run(); });
+    for (auto& context : raw->contexts)
+        raw->threads.emplace_back([context = context.get()] { context->run(); });
     return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -825,7 +846,7 @@ Metrics& Server::metrics() {
 }
 
 boost::asio::any_io_executor Server::executor() {
-    return impl_->ioc.get_executor();
+    return impl_->contexts.front()->get_executor();
 }
 
 void Server::stop() {

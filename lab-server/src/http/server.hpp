@@ -1,11 +1,12 @@
 // The HTTP server: a listener and sessions that know nothing of the domain, in
 // the manner of Beast's advanced server, written as C++20 coroutines.
 //
-// Threading: one io_context run by `io_threads` threads (default one per core);
-// every connection is a coroutine on its own strand, so a session never runs
-// on two threads at once and needs no locks. CPU-heavy work goes to a separate
-// worker pool (Request::workers()); the session coroutine resumes on its
-// strand when that work is done.
+// Threading: `io_threads` io_contexts (default one per core), each run by one
+// thread; connections are dealt to them in turn and stay there, so a session
+// never runs on two threads at once and needs no locks, and no completion has
+// to wake another thread. CPU-heavy work goes to a separate worker pool
+// (Request::workers()); the session coroutine resumes on its own thread when
+// that work is done.
 //
 // Per connection, requests are served one at a time, in order (pipelined ones
 // included): the next request's header is read only once the previous response

@@ -33,7 +33,7 @@ Result<Cache> authorize(LabContext& context, http::Request& request, std::string
         return permissions.error();
     std::optional<Cache> cache;
     if (validate_cache_name(cache_name)) {
-        auto found = context.lab.metadata->get_cache(cache_name);
+        auto found = context.caches->find(std::string(cache_name));
         if (!found)
             return found.error();
         cache = std::move(*found);

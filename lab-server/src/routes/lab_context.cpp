@@ -113,7 +113,10 @@ Result<std::unique_ptr<LabContext>> LabContext::create(Lab& lab, http::Metrics& 
     auto threads = 2 * http::resolve_thread_count(lab.config.server.worker_threads);
     return std::unique_ptr<LabContext>(new LabContext{
         lab, std::move(tokens), OutboxDrainer(lab.metadata, lab.storage), *registered,
-        std::make_unique<ChunkExecutor>(threads, 3 * std::size_t{threads})});
+        std::make_unique<ChunkExecutor>(threads, 3 * std::size_t{threads}),
+        std::make_unique<CacheDirectory>(lab.metadata),
+        // ~64 MiB: some 100k narinfos of 600 bytes.
+        std::make_unique<NarinfoCache>(64 * 1024 * 1024, std::chrono::seconds(10))});
 }
 
 } // namespace nixedge::lab

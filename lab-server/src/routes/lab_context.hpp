@@ -7,6 +7,8 @@
 #include "http/metrics.hpp"
 #include "ingest/chunk_executor.hpp"
 #include "outbox/outbox_drainer.hpp"
+#include "routes/cache_directory.hpp"
+#include "routes/narinfo_cache.hpp"
 
 #include <memory>
 #include <optional>
@@ -33,6 +35,10 @@ struct LabContext {
     LabMetrics metrics;
     // Compresses and stores the chunks of every upload.
     std::unique_ptr<ChunkExecutor> chunk_executor;
+    // Cache rows for authorization, at most a second old.
+    std::unique_ptr<CacheDirectory> caches;
+    // Signed narinfos recently served or published.
+    std::unique_ptr<NarinfoCache> narinfos;
 
     static Result<std::unique_ptr<LabContext>> create(Lab& lab, http::Metrics& metrics);
 };

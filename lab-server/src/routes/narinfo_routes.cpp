@@ -24,12 +24,15 @@ boost::asio::awaitable<http::Response> get_narinfo(LabContext& context, http::Re
     auto cache = authorize(context, req, req.param("cache"), Permission::pull);
     if (!cache)
         co_return http::error_response(cache.error());
-    std::optional<std::string> text;
-    if (validate_store_hash(req.param("hash"))) {
-        auto found = context.lab.metadata->narinfo(cache->name, req.param("hash"));
+    auto hash = req.param("hash");
+    auto text = context.narinfos->find(cache->name, hash);
+    if (!text && validate_store_hash(hash)) {
+        auto found = context.lab.metadata->narinfo(cache->name, hash);
         if (!found)
             co_return http::error_response(found.error());
         text = std::move(*found);
+        if (text)
+            context.narinfos->insert(cache->name, hash, *text);
     }
     if (!text)
         co_return http::problem_response(http::Problem::not_found, "no such path in this cache");
