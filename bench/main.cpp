@@ -1,10 +1,14 @@
 // nixedge-bench: the native micro-benchmarks, one core each, printed as
 // markdown table rows that bench/run.sh puts into docs/benchmarks.md.
+// `nixedge-bench ingest-bound NAR...` is the lab benchmarks' ingest bound
+// instead (bench/ingest_bound.cpp).
 #include "chunk_benches.hpp"
 #include "core_benches.hpp"
+#include "ingest_bound.hpp"
 #include "nar_benches.hpp"
 
 #include <cstdio>
+#include <cstring>
 #include <optional>
 
 namespace {
@@ -31,8 +35,15 @@ void print(const Figure& f) {
 
 } // namespace
 
-int main() {
+int main(int argc, char** argv) {
     using namespace nixedge::bench;
+    if (argc > 1 && std::strcmp(argv[1], "ingest-bound") == 0)
+        return ingest_bound_main(argc - 2, argv + 2);
+    if (argc > 1) {
+        std::fprintf(stderr, "usage: nixedge-bench [ingest-bound [--threads N] [--level L] "
+                             "[--repeat R] NAR...]\n");
+        return 2;
+    }
     print({"SHA-256 (1 MiB updates)", sha256_mb_per_s(), "MB/s", 1500});
     print({"FastCDC boundaries (256K/1M/4M)", fastcdc_mb_per_s(), "MB/s", 1000});
     print({"zstd compress, level 3 (lab default), frame per chunk", zstd_compress_mb_per_s(3),

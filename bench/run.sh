@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # `make bench`: runs the micro-benchmarks (native, then wasm under Node) and
-# rewrites the micro-benchmark section of docs/benchmarks.md, keeping the rest.
+# the lab server against its baselines (bench/lab_bench.sh), and rewrites
+# their sections of docs/benchmarks.md, keeping the rest.
+#
+# bench/run.sh [micro|lab]...: only those parts (default: both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 doc=docs/benchmarks.md
-begin='<!-- micro-benchmarks:begin -->'
-end='<!-- micro-benchmarks:end -->'
+parts=" ${*:-micro lab} "
 
 machine() {
   echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
@@ -15,40 +17,55 @@ machine() {
   echo "- measured $(date -u +%Y-%m-%d)"
 }
 
-rows=$(mktemp)
-trap 'rm -f "$rows"' EXIT
-echo "bench: native" >&2
-build/bin/nixedge-bench | tee -a "$rows" >&2
-if [[ -f bench/wasm_bench.mjs ]]; then
-  echo "bench: wasm (Node)" >&2
-  node bench/wasm_bench.mjs build-wasm/wasm-edge/nixedge-edge.wasm | tee -a "$rows" >&2
+# splice BEGIN END FILE: replaces the lines from BEGIN to END in $doc with
+# FILE (which carries the markers itself), or appends FILE.
+splice() {
+  local begin=$1 end=$2 section=$3
+  if [[ -f $doc ]] && grep -qF "$begin" "$doc"; then
+    awk -v b="$begin" -v e="$end" -v f="$section" '
+      $0 == b { while ((getline line < f) > 0) print line; skip = 1; next }
+      $0 == e { skip = 0; next }
+      !skip { print }' "$doc" >"$doc.new"
+  else
+    { [[ -f $doc ]] && cat "$doc" || printf '# Benchmarks\n\n'; cat "$section"; } >"$doc.new"
+  fi
+  mv "$doc.new" "$doc"
+}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+if [[ $parts == *" micro "* ]]; then
+  rows=$tmp/rows
+  echo "bench: native" >&2
+  build/bin/nixedge-bench | tee -a "$rows" >&2
+  if [[ -f bench/wasm_bench.mjs ]]; then
+    echo "bench: wasm (Node)" >&2
+    node bench/wasm_bench.mjs build-wasm/wasm-edge/nixedge-edge.wasm | tee -a "$rows" >&2
+  fi
+  begin='<!-- micro-benchmarks:begin -->'
+  end='<!-- micro-benchmarks:end -->'
+  {
+    echo "$begin"
+    echo "## Core micro-benchmarks (\`make bench\`)"
+    echo
+    echo "One core each, median of repeated runs. Machine:"
+    echo
+    machine
+    echo
+    echo "| what | where | measured | target (per core) | verdict |"
+    echo "|---|---|---|---|---|"
+    cat "$rows"
+    echo
+    echo "$end"
+  } >"$tmp/micro.md"
+  splice "$begin" "$end" "$tmp/micro.md"
+  echo "bench: wrote the micro-benchmarks to $doc" >&2
 fi
 
-section=$(mktemp)
-{
-  echo "$begin"
-  echo "## Core micro-benchmarks (\`make bench\`)"
-  echo
-  echo "One core each, median of repeated runs. Machine:"
-  echo
-  machine
-  echo
-  echo "| what | where | measured | target (per core) | verdict |"
-  echo "|---|---|---|---|---|"
-  cat "$rows"
-  echo
-  echo "$end"
-} >"$section"
-
-if [[ -f $doc ]] && grep -qF "$begin" "$doc"; then
-  awk -v b="$begin" -v e="$end" -v f="$section" '
-    $0 == b { while ((getline line < f) > 0) print line; skip = 1; next }
-    $0 == e { skip = 0; next }
-    !skip { print }' "$doc" >"$doc.new"
-  mv "$doc.new" "$doc"
-else
-  { [[ -f $doc ]] && cat "$doc" || printf '# Benchmarks\n\n'; cat "$section"; } >"$doc.new"
-  mv "$doc.new" "$doc"
+if [[ $parts == *" lab "* ]]; then
+  echo "bench: lab server against nginx, Nix and the ingest bound" >&2
+  bench/lab_bench.sh "$tmp/lab.md"
+  splice '<!-- lab-benchmarks:begin -->' '<!-- lab-benchmarks:end -->' "$tmp/lab.md"
+  echo "bench: wrote the lab benchmarks to $doc" >&2
 fi
-rm -f "$section"
-echo "bench: wrote $doc" >&2

@@ -20,6 +20,10 @@ DEBIAN_PACKAGES=(
   nix-bin
   # `make run` makes its token secret with `openssl rand`
   openssl
+  # benchmark baselines (bench/lab_bench.sh): nginx serves the same files
+  # statically, wrk drives the HTTP load. nginx is run by the benchmark only,
+  # from a generated config on 127.0.0.1; the package's own service is unused.
+  nginx wrk
 )
 
 missing=()
