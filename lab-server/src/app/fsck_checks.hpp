@@ -73,6 +73,21 @@ template <class Record> class RowCursor {
     void take() { ++next_; }
     const Sha256Digest& hash_of(const Record& record) const { return hash_of_(record); }
 
+    // Takes every row left and hands each to check(row) -> Result<void>.
+    template <class Check> Result<void> take_rest(Check&& check) {
+        for (;;) {
+            auto row = peek();
+            if (!row)
+                return row.error();
+            if (!*row)
+                return {};
+            Record taken = **row;
+            take();
+            if (auto ok = check(taken); !ok)
+                return ok;
+        }
+    }
+
   private:
     static constexpr std::size_t page_size = 1000;
 

@@ -88,17 +88,7 @@ Result<void> ChunkCheck::object(const Sha256Digest& hash, const ObjectInfo& info
 }
 
 Result<void> ChunkCheck::finish() {
-    for (;;) {
-        auto row = rows_.peek();
-        if (!row)
-            return row.error();
-        if (!*row)
-            return {};
-        ChunkRecord passed = **row;
-        rows_.take();
-        if (auto ok = row_only(passed); !ok)
-            return ok;
-    }
+    return rows_.take_rest([this](const ChunkRecord& row) { return row_only(row); });
 }
 
 Result<void> ChunkCheck::row_only(const ChunkRecord& row) {
@@ -287,17 +277,7 @@ Result<void> ManifestCheck::object(const Sha256Digest& hash, const ObjectInfo& i
 }
 
 Result<void> ManifestCheck::finish() {
-    for (;;) {
-        auto row = rows_.peek();
-        if (!row)
-            return row.error();
-        if (!*row)
-            return {};
-        NarRecord passed = **row;
-        rows_.take();
-        if (auto ok = check_nar(passed); !ok)
-            return ok;
-    }
+    return rows_.take_rest([this](const NarRecord& nar) { return check_nar(nar); });
 }
 
 // The object must hold exactly the manifest the database rebuilds, and that
