@@ -246,6 +246,28 @@ TEST_CASE("cli: new caches take their defaults from [caches] in the config", "[c
                                             "b private no-edge priority=7 retention=2w\n");
 }
 
+TEST_CASE("cli: cache list --json describes every cache and its keys for scripts", "[cli]") {
+    CliFixture cli;
+    CHECK(ok(cli, {"cache", "list", "--json"}).out == "[]\n");
+    auto edge_key = lines_of(ok(cli, {"cache", "create", "edge", "--public", "--edge"}).out).at(0);
+    auto lab_key = lines_of(ok(cli, {"cache", "create", "lab", "--edge", "--priority", "30",
+                                     "--retention", "1d", "--key-name", "lab.example.org-2"})
+                                .out)
+                       .at(0);
+    CHECK(ok(cli, {"cache", "list", "--json"}).out ==
+          "[{\"name\":\"edge\",\"public\":true,\"edge\":true,\"on_edge\":true,\"priority\":41,"
+          "\"retention_seconds\":0,\"keys\":[{\"public_key\":\"" +
+              edge_key +
+              "\",\"state\":\"active\"}]},"
+              "{\"name\":\"lab\",\"public\":false,\"edge\":true,\"on_edge\":false,"
+              "\"priority\":30,\"retention_seconds\":86400,\"keys\":[{\"public_key\":\"" +
+              lab_key + "\",\"state\":\"active\"}]}]\n");
+    CHECK(lab_key.starts_with("lab.example.org-2:"));
+    // The plain listing is unchanged.
+    CHECK(ok(cli, {"cache", "list"}).out == "edge public edge priority=41 retention=forever\n"
+                                            "lab private edge priority=30 retention=1d\n");
+}
+
 TEST_CASE("cli: a key made by `nix key generate-secret` is imported as is", "[cli]") {
     // tests/data/nixcache/sk and pk come from the real Nix (generate-secret,
     // convert-secret-to-public): the printed key must be Nix's public key.

@@ -4,6 +4,7 @@
 #include "cli/command.hpp"
 #include "config/duration.hpp"
 #include "nixedge/bucket_layout.hpp"
+#include "nixedge/nar_listing.hpp"
 
 #include <charconv>
 #include <ctime>
@@ -156,6 +157,35 @@ void print_info(std::ostream& out, const Cache& cache) {
             << ", created " << format_utc(key.created_at) << ")\n";
 }
 
+// `cache list --json`: one JSON array, for scripts (scripts/edge-dev.sh builds
+// the Worker's TRUSTED_KEYS from it). "on_edge" is what reaches the edge
+// (public and edge-enabled); "keys" holds every key of the cache, the
+// retiring ones too, since narinfos signed with them are still served.
+void print_json_list(std::ostream& out, const std::vector<Cache>& caches) {
+    std::string json = "[";
+    for (const auto& cache : caches) {
+        const auto& s = cache.settings;
+        json += json.size() > 1 ? ",{\"name\":" : "{\"name\":";
+        append_nix_json_string(json, cache.name);
+        json += std::string(",\"public\":") + (s.is_public ? "true" : "false") +
+                ",\"edge\":" + (s.edge_enabled ? "true" : "false") +
+                ",\"on_edge\":" + (on_edge(s) ? "true" : "false") +
+                ",\"priority\":" + std::to_string(s.priority) +
+                ",\"retention_seconds\":" + std::to_string(s.retention_seconds) + ",\"keys\":[";
+        bool first = true;
+        for (const auto& key : cache.keys) {
+            json += first ? "{\"public_key\":" : ",{\"public_key\":";
+            first = false;
+            append_nix_json_string(json, key.public_key);
+            json += ",\"state\":";
+            append_nix_json_string(json, to_string(key.state));
+            json += "}";
+        }
+        json += "]}";
+    }
+    out << json << "]\n";
+}
+
 // ---- helpers -------------------------------------------------------------------
 
 std::string_view cache_name(const Invocation& inv) {
@@ -248,6 +278,11 @@ int cache_list(const Invocation& inv) {
     auto caches = lab->metadata->list_caches();
     if (!caches)
         return report_failure(inv.err, caches.error());
+    if (inv.args.has("json")) {
+        print_json_list(inv.out, *caches);
+        inv.out.flush();
+        return exit_ok;
+    }
     for (const auto& cache : *caches) {
         const auto& s = cache.settings;
         inv.out << cache.name << " " << (s.is_public ? "public" : "private") << " "
@@ -318,9 +353,11 @@ std::vector<Command> cache_commands() {
          1,
          cache_info},
         {"cache list",
-         "",
+         "[--json]",
          "list the caches, one a line: name, access, edge, priority, retention",
-         {},
+         {{"json", OptionKind::flag, "",
+           "print one JSON array instead: name, public, edge, on_edge, priority, "
+           "retention_seconds and keys (public_key, state) of each cache"}},
          0,
          cache_list},
         {"cache configure", "NAME [options]",
