@@ -59,6 +59,12 @@ export const OPERATIONS = {
   // (kind, cache, hash) -> object key; kinds: layout_marker sync_plan sync_status
   // chunk manifest (hash) nix_cache_info (cache) narinfo listing (cache, store hash)
   bucketKey: { module: 'edge', fn: 'ne_bucket_key', args: ['bytes', 'bytes', 'bytes'], result: 'text' },
+  // (URL path, default cache or '') -> {object, cache, hash, key, narinfoKey} (see operations.hpp)
+  route: { module: 'edge', fn: 'ne_route', args: ['bytes', 'bytes'], result: 'json' },
+  // (narinfo, trusted keys, store hash) -> {signer, manifest, manifestKey, narSize, fileSize}
+  narinfoCheck: { module: 'edge', fn: 'ne_narinfo_check', args: ['bytes', 'bytes', 'bytes'], result: 'json' },
+  // (manifest bytes, its name, Range header or '') -> rangePlan's answer + chunks: [{key, storedSize}]
+  narPlan: { module: 'edge', fn: 'ne_nar_plan', args: ['bytes', 'bytes', 'bytes'], result: 'json' },
 
   // --- lab: nixedge-core.wasm only ---
   // (data, min, avg, max) -> [chunk length, ...] (FastCDC)
