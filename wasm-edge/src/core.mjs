@@ -16,6 +16,9 @@
 
 export const ABI_VERSION = 1;
 
+// How many wasm instances this isolate has made: one, plus one per trap.
+export const instanceStats = { instantiations: 0 };
+
 // One row per operation; adding an export to exports_{edge,lab}.cpp means adding a row here.
 // module: 'edge' = in both modules (a module without it is refused),
 //         'lab'  = only in nixedge-core.wasm (absent from the edge module: tolerated).
@@ -162,6 +165,7 @@ class Core {
 
   #instantiate() {
     const instance = new WebAssembly.Instance(this.#module, wasiStubs(this.#module, this.#memoryRef));
+    instanceStats.instantiations += 1;
     this.#exports = instance.exports;
     this.#memoryRef.memory = instance.exports.memory;
     instance.exports._initialize();

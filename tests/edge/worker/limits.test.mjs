@@ -4,7 +4,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import wasm from '../../../build-wasm/wasm-edge/nixedge-edge.wasm';
-import { loadCore } from '../../../wasm-edge/src/core.mjs';
+import { instanceStats, loadCore } from '../../../wasm-edge/src/core.mjs';
 import { countedFetch, freshOrigin, sameBytes } from './edge_client.mjs';
 import { publishPath, randomBytes } from './fixtures.mjs';
 
@@ -51,6 +51,18 @@ describe('subrequest budget', () => {
 });
 
 describe('the wasm core in workerd', () => {
+  it('is instantiated once per isolate, not per request', async () => {
+    const path = await publishPath(env.BUCKET, { chunks: manyChunks(3) });
+    const origin = freshOrigin();
+    await countedFetch(origin, `/main/${path.hash}.narinfo`); // the Worker's core exists after this
+    const before = instanceStats.instantiations;
+    for (let i = 0; i < 5; ++i) {
+      await countedFetch(origin, `/main/nar/${path.manifest}.nar.zst`);
+      await countedFetch(freshOrigin(), `/main/${path.hash}.narinfo`);
+    }
+    expect(instanceStats.instantiations).toBe(before);
+  });
+
   it('a trap discards the instance; the next call runs on a fresh one', async () => {
     const core = await loadCore(wasm);
     // Reading past the end of linear memory traps inside wasm.
