@@ -16,6 +16,9 @@
 
 export const ABI_VERSION = 1;
 
+// How many wasm instances this isolate has made: one, plus one per trap.
+export const instanceStats = { instantiations: 0 };
+
 // One row per operation; adding an export to exports_{edge,lab}.cpp means adding a row here.
 // module: 'edge' = in both modules (a module without it is refused),
 //         'lab'  = only in nixedge-core.wasm (absent from the edge module: tolerated).
@@ -59,6 +62,12 @@ export const OPERATIONS = {
   // (kind, cache, hash) -> object key; kinds: layout_marker sync_plan sync_status
   // chunk manifest (hash) nix_cache_info (cache) narinfo listing (cache, store hash)
   bucketKey: { module: 'edge', fn: 'ne_bucket_key', args: ['bytes', 'bytes', 'bytes'], result: 'text' },
+  // (URL path, default cache or '') -> {object, cache, hash, key, narinfoKey} (see operations.hpp)
+  route: { module: 'edge', fn: 'ne_route', args: ['bytes', 'bytes'], result: 'json' },
+  // (narinfo, trusted keys, store hash) -> {signer, manifest, manifestKey, narSize, fileSize}
+  narinfoCheck: { module: 'edge', fn: 'ne_narinfo_check', args: ['bytes', 'bytes', 'bytes'], result: 'json' },
+  // (manifest bytes, its name, Range header or '') -> rangePlan's answer + chunks: [{key, storedSize}]
+  narPlan: { module: 'edge', fn: 'ne_nar_plan', args: ['bytes', 'bytes', 'bytes'], result: 'json' },
 
   // --- lab: nixedge-core.wasm only ---
   // (data, min, avg, max) -> [chunk length, ...] (FastCDC)
@@ -156,6 +165,7 @@ class Core {
 
   #instantiate() {
     const instance = new WebAssembly.Instance(this.#module, wasiStubs(this.#module, this.#memoryRef));
+    instanceStats.instantiations += 1;
     this.#exports = instance.exports;
     this.#memoryRef.memory = instance.exports.memory;
     instance.exports._initialize();

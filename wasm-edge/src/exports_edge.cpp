@@ -128,3 +128,27 @@ std::int32_t ne_bucket_key(const std::uint8_t* kind_p, std::size_t kind_n,
     return run({kind, cache, hash},
                [&] { return edge::bucket_key(kind.bytes(), cache.bytes(), hash.bytes()); });
 }
+
+NE_EXPORT(ne_route)
+std::int32_t ne_route(const std::uint8_t* path_p, std::size_t path_n, const std::uint8_t* cache_p,
+                      std::size_t cache_n) {
+    Input path{path_p, path_n}, cache{cache_p, cache_n};
+    return run({path, cache}, [&] { return edge::route(path.bytes(), cache.bytes()); });
+}
+
+NE_EXPORT(ne_narinfo_check)
+std::int32_t ne_narinfo_check(const std::uint8_t* p, std::size_t n, const std::uint8_t* keys_p,
+                              std::size_t keys_n, const std::uint8_t* hash_p, std::size_t hash_n) {
+    Input in{p, n}, keys{keys_p, keys_n}, hash{hash_p, hash_n};
+    return run({in, keys, hash},
+               [&] { return edge::narinfo_check(in.bytes(), keys.bytes(), hash.bytes()); });
+}
+
+NE_EXPORT(ne_nar_plan)
+std::int32_t ne_nar_plan(const std::uint8_t* manifest_p, std::size_t manifest_n,
+                         const std::uint8_t* name_p, std::size_t name_n,
+                         const std::uint8_t* range_p, std::size_t range_n) {
+    Input manifest{manifest_p, manifest_n}, name{name_p, name_n}, range{range_p, range_n};
+    return run({manifest, name, range},
+               [&] { return edge::nar_plan(manifest.bytes(), name.bytes(), range.bytes()); });
+}

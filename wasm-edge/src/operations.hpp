@@ -72,6 +72,26 @@ std::string manifest_name(ByteView bytes);
 // Fails only for a malformed manifest; a malformed header means 200.
 Result<std::string> range_plan(ByteView manifest, ByteView range_header);
 
+// --- serving a cache (what the Worker calls per request) ----------------------------
+// The object a request path names (see cache_path.hpp), as JSON:
+//   {"object": "nix_cache_info" | "narinfo" | "listing" | "nar", "cache",
+//    "hash" (narinfo, listing: the store hash; nar: the manifest's hex; else ""),
+//    "key" (the bucket key to read: the object itself, or for a NAR its manifest),
+//    "narinfoKey" (the cache's narinfo for that store hash; listing only, else "")}
+// not_found or invalid_cache_name for a path that names nothing.
+Result<std::string> route(ByteView path, ByteView default_cache);
+// Whether a narinfo read from the bucket at the key of `store_hash` may be
+// served: it parses, names that store hash, points at a manifest
+// ("nar/<hex>.nar.zst", Compression: zstd) and carries a signature by one of
+// `trusted_keys` (as narinfo_verify). As JSON {"signer", "manifest" (hex),
+// "manifestKey", "narSize", "fileSize"}. invalid_narinfo or bad_signature.
+Result<std::string> narinfo_check(ByteView text, ByteView trusted_keys, ByteView store_hash);
+// range_plan for the NAR of manifest `name` (64 hex), after checking that the
+// bytes read are that manifest (they hash to its name: invalid_manifest if
+// not). Adds "chunks": [{"key", "storedSize"}] for the chunks of the span, in
+// order (empty when span is null).
+Result<std::string> nar_plan(ByteView manifest, ByteView name, ByteView range_header);
+
 // --- names -------------------------------------------------------------------------
 // A full store path "/nix/store/<hash>-<name>" as JSON {"storePath", "hash", "name"}.
 Result<std::string> store_path_parse(ByteView text);

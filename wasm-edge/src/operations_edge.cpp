@@ -1,6 +1,7 @@
 #include "operations.hpp"
 
 #include "nixedge/bucket_layout.hpp"
+#include "nixedge/cache_path.hpp"
 #include "nixedge/encoding.hpp"
 #include "nixedge/keys.hpp"
 #include "nixedge/manifest.hpp"
@@ -301,49 +302,153 @@ std::string manifest_name(ByteView bytes) {
     return nixedge::manifest_name(bytes);
 }
 
-Result<std::string> range_plan(ByteView manifest_bytes, ByteView range_header) {
-    auto manifest = decode_manifest(manifest_bytes);
-    if (!manifest)
-        return manifest.error();
-    const std::uint64_t total = manifest->stored_size();
+namespace {
+
+// The chunks a span covers, as [{"key", "storedSize"}, ...].
+std::string span_chunks_json(const ChunkManifest& manifest, const ChunkSpan& span) {
+    std::string chunks = "[";
+    for (auto i = span.first_chunk; i <= span.last_chunk; ++i) {
+        if (chunks.size() > 1)
+            chunks += ',';
+        const auto& chunk = manifest.chunks[i];
+        chunks += JsonObject()
+                      .field("key", bucket_key::chunk(chunk.hash))
+                      .field("storedSize", chunk.stored_size)
+                      .finish();
+    }
+    return chunks + "]";
+}
+
+// The range_plan answer; with_chunks adds the nar_plan "chunks" field.
+Result<std::string> plan_answer(const ChunkManifest& manifest, ByteView range_header,
+                                bool with_chunks) {
+    const std::uint64_t total = manifest.stored_size();
     JsonObject answer;
     auto range = parse_range_header(as_chars(range_header), total);
     if (!range) { // range_not_satisfiable: the only error parse_range_header returns
-        return answer.field("status", std::uint64_t{416})
+        answer.field("status", std::uint64_t{416})
             .null_field("first")
             .null_field("last")
             .null_field("contentLength")
             .field("contentRange", content_range_unsatisfied(total))
             .field("storedSize", total)
-            .null_field("span")
-            .finish();
+            .null_field("span");
+        if (with_chunks)
+            answer.json_field("chunks", "[]");
+        return answer.finish();
     }
-    if (!*range) {
+    std::optional<ByteRange> bytes = *range;
+    if (bytes) {
+        answer.field("status", std::uint64_t{206})
+            .field("first", bytes->first)
+            .field("last", bytes->last)
+            .field("contentLength", bytes->length())
+            .field("contentRange", content_range(*bytes, total));
+    } else {
         answer.field("status", std::uint64_t{200})
             .null_field("first")
             .null_field("last")
             .field("contentLength", total)
-            .null_field("contentRange")
-            .field("storedSize", total);
-        if (total == 0)
-            return answer.null_field("span").finish();
-        auto span = plan_chunk_span(*manifest, ByteRange{0, total - 1});
-        if (!span)
-            return span.error();
-        return answer.json_field("span", span_json(*span)).finish();
+            .null_field("contentRange");
+        if (total > 0)
+            bytes = ByteRange{0, total - 1};
     }
-    const ByteRange& bytes = **range;
-    auto span = plan_chunk_span(*manifest, bytes);
+    answer.field("storedSize", total);
+    if (!bytes) { // an empty NAR body: nothing to fetch
+        answer.null_field("span");
+        if (with_chunks)
+            answer.json_field("chunks", "[]");
+        return answer.finish();
+    }
+    auto span = plan_chunk_span(manifest, *bytes);
     if (!span)
         return span.error();
-    return answer.field("status", std::uint64_t{206})
-        .field("first", bytes.first)
-        .field("last", bytes.last)
-        .field("contentLength", bytes.length())
-        .field("contentRange", content_range(bytes, total))
-        .field("storedSize", total)
-        .json_field("span", span_json(*span))
-        .finish();
+    answer.json_field("span", span_json(*span));
+    if (with_chunks)
+        answer.json_field("chunks", span_chunks_json(manifest, *span));
+    return answer.finish();
+}
+
+} // namespace
+
+Result<std::string> range_plan(ByteView manifest_bytes, ByteView range_header) {
+    auto manifest = decode_manifest(manifest_bytes);
+    if (!manifest)
+        return manifest.error();
+    return plan_answer(*manifest, range_header, false);
+}
+
+// --- serving a cache ----------------------------------------------------------------
+
+Result<std::string> route(ByteView path, ByteView default_cache) {
+    auto parsed = parse_cache_path(as_chars(path), as_chars(default_cache));
+    if (!parsed)
+        return parsed.error();
+    JsonObject json;
+    switch (parsed->object) {
+    case CacheObject::nix_cache_info:
+        json.field("object", "nix_cache_info").field("cache", parsed->cache).field("hash", "");
+        json.field("key", bucket_key::nix_cache_info(parsed->cache)).field("narinfoKey", "");
+        break;
+    case CacheObject::narinfo:
+        json.field("object", "narinfo").field("cache", parsed->cache);
+        json.field("hash", parsed->store_hash);
+        json.field("key", bucket_key::narinfo(parsed->cache, parsed->store_hash));
+        json.field("narinfoKey", "");
+        break;
+    case CacheObject::listing:
+        json.field("object", "listing").field("cache", parsed->cache);
+        json.field("hash", parsed->store_hash);
+        json.field("key", bucket_key::listing(parsed->cache, parsed->store_hash));
+        json.field("narinfoKey", bucket_key::narinfo(parsed->cache, parsed->store_hash));
+        break;
+    case CacheObject::nar:
+        json.field("object", "nar").field("cache", parsed->cache);
+        json.field("hash", encoding::to_hex(parsed->manifest));
+        json.field("key", bucket_key::manifest(parsed->manifest)).field("narinfoKey", "");
+        break;
+    }
+    return json.finish();
+}
+
+Result<std::string> narinfo_check(ByteView text, ByteView trusted_keys, ByteView store_hash) {
+    auto info = parse_narinfo(as_chars(text));
+    if (!info)
+        return info.error();
+    if (info->store_path.hash != as_chars(store_hash))
+        return make_error(ErrorCode::invalid_narinfo, "narinfo of " + info->store_path.full() +
+                                                          " stored under hash " +
+                                                          std::string(as_chars(store_hash)));
+    auto manifest = parse_nar_url(info->url);
+    if (!manifest || info->compression != "zstd")
+        return make_error(ErrorCode::invalid_narinfo, "narinfo URL '" + info->url +
+                                                          "' (Compression: " + info->compression +
+                                                          ") names no manifest of this bucket");
+    auto keys = parse_trusted_keys(as_chars(trusted_keys));
+    if (!keys)
+        return keys.error();
+    auto signer = verify_narinfo(*info, *keys);
+    if (!signer)
+        return make_error(ErrorCode::bad_signature, "no signature by a trusted key verifies");
+    JsonObject json;
+    json.field("signer", *signer).field("manifest", encoding::to_hex(*manifest));
+    json.field("manifestKey", bucket_key::manifest(*manifest)).field("narSize", info->nar_size);
+    if (info->file_size)
+        json.field("fileSize", *info->file_size);
+    else
+        json.null_field("fileSize");
+    return json.finish();
+}
+
+Result<std::string> nar_plan(ByteView manifest_bytes, ByteView name, ByteView range_header) {
+    if (nixedge::manifest_name(manifest_bytes) != as_chars(name))
+        return make_error(ErrorCode::invalid_manifest, "the object read as manifest " +
+                                                           std::string(as_chars(name)) +
+                                                           " does not hash to that name");
+    auto manifest = decode_manifest(manifest_bytes);
+    if (!manifest)
+        return manifest.error();
+    return plan_answer(*manifest, range_header, true);
 }
 
 // --- names -------------------------------------------------------------------------

@@ -1,0 +1,117 @@
+// GET/HEAD /<cache>/nar/<manifest>.nar.zst: the NAR as the concatenation of its
+// chunk objects (each one zstd frame), in the order its manifest lists them.
+// The manifest is read first (and must hash to its name); HEAD stops there.
+// The body goes through a FixedLengthStream of the exact length, so workerd
+// sends Content-Length, and a stream that ends early is an error on the wire,
+// never a short 200 that looks complete. A chunk found missing before the
+// first byte is a 502; after it, the stream is aborted.
+import { ChunkFetcher } from '../chunk_stream.mjs';
+import { CONTENT_TYPES, IMMUTABLE, log, notFound, textResponse } from '../http.mjs';
+
+export async function serveNar(ctx, route, request) {
+  const what = `NAR ${route.hash} in cache '${route.cache}'`;
+  const manifest = await readManifest(ctx, route);
+  if (manifest === null) return notFound(what);
+  const etag = `"${route.hash}"`;
+  const plan = ctx.core.narPlan(manifest, route.hash, rangeHeader(request, etag));
+  if (!plan.ok) {
+    log('warn', 'manifest_refused', { manifest: route.hash, reason: plan.name, detail: plan.detail });
+    return notFound(what);
+  }
+  const answer = plan.value;
+  const headers = {
+    'Content-Type': CONTENT_TYPES.nar,
+    'Cache-Control': IMMUTABLE,
+    ETag: etag,
+    'Accept-Ranges': 'bytes',
+  };
+  if (answer.status === 416) {
+    return textResponse(416, `range not satisfiable: ${what} has ${answer.storedSize} bytes`, {
+      headers: { 'Content-Range': answer.contentRange },
+    });
+  }
+  if (answer.contentRange !== null) headers['Content-Range'] = answer.contentRange;
+  if (request.headers.get('If-None-Match') === etag && answer.status === 200) {
+    return new Response(null, { status: 304, headers });
+  }
+  if (request.method === 'HEAD' || answer.span === null) {
+    return bodyOfLength(answer.status, headers, answer.contentLength, null);
+  }
+  return streamChunks(ctx, route, answer, headers);
+}
+
+// Manifests are immutable and small: kept in the Cache API like chunks.
+async function readManifest(ctx, route) {
+  const cacheKey = ctx.cacheKey(`_nixedge/${route.key}`);
+  const hit = ctx.config.cacheChunks ? await ctx.cacheMatch(cacheKey) : undefined;
+  if (hit !== undefined) return new Uint8Array(await hit.arrayBuffer());
+  const bytes = await ctx.readObject(route.key);
+  if (bytes !== null && ctx.config.cacheChunks && ctx.core.manifestName(bytes).value === route.hash) {
+    ctx.cachePut(cacheKey, new Response(bytes, { headers: { 'Cache-Control': IMMUTABLE } }));
+  }
+  return bytes;
+}
+
+// A Range applies unless If-Range names another version of this NAR.
+function rangeHeader(request, etag) {
+  const range = request.headers.get('Range') ?? '';
+  const ifRange = request.headers.get('If-Range');
+  return ifRange === null || ifRange === etag ? range : '';
+}
+
+// The response with `length` as its Content-Length: a FixedLengthStream, fed
+// by `feed(writer)` (or left unread for HEAD and empty bodies).
+function bodyOfLength(status, headers, length, feed) {
+  const { readable, writable } = new FixedLengthStream(length);
+  if (feed === null) {
+    if (length === 0) writable.close();
+  } else {
+    feed(writable.getWriter());
+  }
+  return new Response(readable, { status, headers });
+}
+
+// Chunk reads cost subrequests: two Cache API calls and one R2 read each with
+// the chunk cache, one R2 read without. A NAR that does not fit the budget
+// even without the cache is refused before any byte is sent.
+async function streamChunks(ctx, route, answer, headers) {
+  const chunks = answer.chunks;
+  const useCache = ctx.config.cacheChunks && chunks.length * 3 <= ctx.remaining;
+  if (chunks.length > ctx.remaining) {
+    log('error', 'nar_over_subrequest_limit', { manifest: route.hash, chunks: chunks.length, limit: ctx.config.maxSubrequests });
+    return textResponse(
+      502,
+      `NAR ${route.hash} needs ${chunks.length} chunk reads; this edge allows ${ctx.config.maxSubrequests} ` +
+        'subrequests per request (MAX_SUBREQUESTS): raise it on a paid plan, or push with larger chunks',
+    );
+  }
+  const fetcher = new ChunkFetcher(ctx, chunks, { useCache });
+  let first;
+  try {
+    first = await fetcher.next();
+  } catch (e) {
+    log('error', 'chunk_missing', { manifest: route.hash, detail: e.message });
+    return textResponse(502, `${e.message} (NAR ${route.hash}): the mirror is incomplete`);
+  }
+  const pump = async (writer) => {
+    try {
+      for (let i = 0; i < chunks.length; ++i) {
+        const bytes = i === 0 ? first : await fetcher.next();
+        await writer.write(slice(bytes, i, chunks.length, answer.span));
+      }
+      await writer.close();
+      log('info', 'nar_sent', { manifest: route.hash, status: answer.status, bytes: answer.contentLength, chunks: chunks.length, ...ctx.counts });
+    } catch (e) {
+      log('error', 'nar_aborted', { manifest: route.hash, detail: String(e.message ?? e), ...ctx.counts });
+      await writer.abort(e).catch(() => {});
+    }
+  };
+  return bodyOfLength(answer.status, headers, answer.contentLength, (writer) => ctx.waitUntil(pump(writer)));
+}
+
+// The part of the i-th chunk of the span that the answer sends.
+function slice(bytes, i, count, span) {
+  const start = i === 0 ? span.firstOffset : 0;
+  const end = i === count - 1 ? span.lastEnd : bytes.length;
+  return start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
+}
