@@ -120,7 +120,7 @@ token=$(admin make-token --sub ci --validity 1h --pull '*' --push '*')
 printf 'machine 127.0.0.1 password %s\n' "$token" >"$tmp/netrc"
 "$server" --config "$tmp/server.toml" serve >"$tmp/server.out" 2>"$tmp/server.err" &
 server_pid=$!
-for _ in $(seq 100); do grep -q '^listening on ' "$tmp/server.out" && break; sleep 0.05; done
+for _ in $(seq 100); do grep -qs '^listening on ' "$tmp/server.out" && break; sleep 0.05; done
 lab=$(sed -n 's/^listening on //p' "$tmp/server.out")
 [[ -n $lab ]] || fail "the lab server did not start"
 push() { # push CACHE PATH...
@@ -237,13 +237,19 @@ for p in "$resized" "$resigned"; do
 done
 grep -q "don't know how to build\|does not exist\|not valid\|cannot" "$tmp/tampered.log" ||
   fail "unexpected refusal: $(cat "$tmp/tampered.log")"
+echo "Nix said: $(grep -v '^warning:' "$tmp/tampered.log" | head -1)"
 
 ch=$(hash_of "$chunky")
 [[ $(status_of "$edge/edge/$ch.narinfo") == 200 ]] || fail "chunky's narinfo is not served"
 substitute "$subst" "$edge/edge" "$chunky" 2>"$tmp/chunky.log" && fail "Nix substituted a NAR with a lost chunk"
 nix-store --store "$subst" --check-validity "$chunky" 2>/dev/null && fail "the NAR with a lost chunk is valid"
-[[ -e $subst$chunky ]] && fail "the NAR with a lost chunk was left in the store"
+fresh_nix_env
+nix_cmd path-info --store "$subst" "$chunky" 2>/dev/null && fail "nix path-info finds the NAR with a lost chunk"
+grep -q "$lost\|transfer\|partial\|unexpected end\|error" "$tmp/chunky.log" ||
+  fail "unexpected failure: $(cat "$tmp/chunky.log")"
 echo "Nix said: $(grep -i 'error' "$tmp/chunky.log" | head -2)"
+# (Nix 2.8 unpacks while it downloads and may leave the unregistered,
+# invalid directory behind; its next build or GC removes it.)
 
 step "the loader mirrors a deletion from the lab"
 stop_edge
