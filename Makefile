@@ -8,7 +8,7 @@ export CCACHE_DIR ?= $(HOME)/.cache/nixedge-ccache
 export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 CMAKE_COMMON := -G Ninja -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 
-.PHONY: deps build build-native build-asan build-wasm build-wasm-tests run test test-native test-asan bench fuzz format clean
+.PHONY: deps build build-native build-asan build-wasm build-wasm-tests run edge-dev test test-native test-asan bench fuzz format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -40,6 +40,13 @@ build-wasm-tests:
 
 run: deps build-native
 	@scripts/run-lab.sh
+
+# The edge Worker under wrangler dev on 127.0.0.1:8787 (EDGE_PORT), serving the
+# edge caches of the lab that `make run` keeps in ./nixedge-data
+# (NIXEDGE_DATA_DIR): loads its bucket into local R2 first (docs/edge-dev.md).
+# wrangler's build command builds the wasm.
+edge-dev: deps build-native
+	@scripts/edge-dev.sh
 
 # Every test: native Release, then the same suite under ASan+UBSan (which also
 # runs each fuzz target briefly). The wasm vectors run in both.

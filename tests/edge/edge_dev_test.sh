@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# scripts/edge-dev.sh (`make edge-dev`) on a lab made by scripts/run-lab.sh in
+# a temp data directory:
+#   edge_dev_test.sh NIXEDGE_SERVER_BINARY      (run from the repository root)
+# Checks what it says when no cache is on the edge and when the lab has not
+# written its sync plan yet; then, with `main` on the edge and a path pushed
+# by the real Nix, that the Worker it starts serves the lab's objects under
+# /main/ and bare, trusting main's key (the nix.conf lines it prints), and
+# that a second run after another push mirrors the new path.
+set -euo pipefail
+server=$(realpath "$1")
+repo=$(pwd)
+tmp=$(mktemp -d)
+server_pid=
+edge_pid=
+stop_server() {
+  if [[ -n $server_pid ]]; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=
+  fi
+}
+stop_edge() {
+  if [[ -n $edge_pid ]]; then
+    kill -INT -- -"$edge_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$edge_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- -"$edge_pid" 2>/dev/null || true
+    wait "$edge_pid" 2>/dev/null || true
+    edge_pid=
+  fi
+}
+cleanup() {
+  stop_edge
+  stop_server
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*" >&2
+  [[ -f $tmp/edge.log ]] && tail -20 "$tmp/edge.log" >&2
+  exit 1
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+unset NIXEDGE_TOKEN_HS256_SECRET NIXEDGE_TOKEN_HS256_SECRET_BASE64 NIXEDGE_CONFIG NIXEDGE_URL \
+  EDGE_STATE_DIR EDGE_DEFAULT_CACHE
+export NIXEDGE_SERVER=$server NIXEDGE_DATA_DIR=$tmp/data NIXEDGE_LISTEN=127.0.0.1:0
+export HOME=$tmp/home XDG_CACHE_HOME=$tmp/home/cache
+data=$tmp/data
+edge_dev() { "$repo/scripts/edge-dev.sh" "$@"; }
+
+NIXEDGE_RUN_SETUP_ONLY=1 "$repo/scripts/run-lab.sh" >/dev/null || fail "run-lab.sh"
+admin() { "$server" --config "$data/server.toml" "$@"; }
+# run-lab.sh's server, until it has written what is pending (at start-up, after a push).
+serve() {
+  NIXEDGE_TOKEN_HS256_SECRET=$(<"$data/token-secret") "$server" --config "$data/server.toml" serve \
+    >"$tmp/server.out" 2>"$tmp/server.err" &
+  server_pid=$!
+  for _ in $(seq 100); do grep -qs '^listening on ' "$tmp/server.out" && break; sleep 0.05; done
+  lab=$(sed -n 's/^listening on //p' "$tmp/server.out")
+  [[ -n $lab ]] || fail "the lab server did not start"
+}
+push_new_path() { # a content-addressed path with the given text, pushed to main
+  printf '%s\n' "$1" >"$tmp/$1"
+  local p
+  p=$(nix-store --store "$tmp/root" --add "$tmp/$1")
+  nix --extra-experimental-features nix-command copy --store "$tmp/root" --option substituters '' \
+    --to "$lab/main?compression=zstd" --option netrc-file "$data/netrc" "$p" 2>/dev/null || fail "push $1"
+  basename "$p" | cut -c1-32
+}
+
+echo "== no cache on the edge"
+EDGE_SETUP_ONLY=1 edge_dev >/dev/null 2>"$tmp/err" && fail "edge-dev ran with no edge cache"
+grep -q "cache configure main --public --edge" "$tmp/err" || fail "unexpected message: $(cat "$tmp/err")"
+
+echo "== main on the edge, no sync plan written yet"
+admin cache configure main --edge
+EDGE_SETUP_ONLY=1 edge_dev >/dev/null 2>"$tmp/err" && fail "edge-dev ran without a sync plan"
+grep -q "no sync plan" "$tmp/err" || fail "unexpected message: $(cat "$tmp/err")"
+
+echo "== a path pushed, the Worker serves it"
+serve
+first=$(push_new_path first)
+stop_server
+key=$(admin cache info main --public-key)
+port=$(free_port)
+EDGE_PORT=$port setsid "$repo/scripts/edge-dev.sh" >"$tmp/edge.log" 2>&1 &
+edge_pid=$!
+edge=http://127.0.0.1:$port
+for _ in $(seq 300); do
+  curl -s -o /dev/null "$edge/" && break
+  kill -0 "$edge_pid" 2>/dev/null || fail "edge-dev exited"
+  sleep 0.1
+done
+grep -qxF "substituters = $edge/main" "$tmp/edge.log" || fail "no substituters line"
+grep -qxF "trusted-public-keys = $key" "$tmp/edge.log" || fail "no trusted-public-keys line"
+grep -qxF "TRUSTED_KEYS = {\"main\":[\"$key\"]}" "$tmp/edge.log" || fail "no TRUSTED_KEYS line"
+[[ -d $data/edge-state/v3/r2 ]] || fail "no local R2 in <data dir>/edge-state"
+for url in "$edge/main/$first.narinfo" "$edge/$first.narinfo"; do
+  curl -sf "$url" | cmp - "$data/bucket/main/$first.narinfo" || fail "$url"
+done
+curl -sf "$edge/nix-cache-info" | cmp - "$data/bucket/main/nix-cache-info" || fail "bare nix-cache-info"
+stop_edge
+
+echo "== another push, a second run mirrors it"
+serve
+second=$(push_new_path second)
+stop_server
+EDGE_SETUP_ONLY=1 EDGE_PORT=$port edge_dev >"$tmp/second.log" 2>&1 || fail "second run: $(cat "$tmp/second.log")"
+grep -q ' copied (.*), [1-9][0-9]* already there, 0 deleted' "$tmp/second.log" ||
+  fail "the second load: $(cat "$tmp/second.log")"
+[[ ! -d $data/edge-state/v3/cache ]] || fail "the Cache API state was kept"
+node "$repo/tests/edge/local_r2.mjs" "$data/edge-state" get "main/$second.narinfo" |
+  cmp - "$data/bucket/main/$second.narinfo" || fail "the second path is not in local R2"
+echo PASS
