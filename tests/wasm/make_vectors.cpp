@@ -409,6 +409,7 @@ int main(int argc, char** argv) {
     manifest_vectors(v);
     range_vectors(v);
     edge_name_vectors(v);
+    serving_vectors(v);
     chunker_vectors(v);
     nar_listing_vectors(v, data);
     zstd_vectors(v);

@@ -80,6 +80,13 @@ const std::map<std::string, Operation>& operations() {
         {"manifestName", {[](C c) { return ok(edge::manifest_name(c.bytes.at(0))); }}},
         {"rangePlan",
          {[](C c) { return outcome(edge::range_plan(c.bytes.at(0), c.bytes.at(1))); }}},
+        {"route", {[](C c) { return outcome(edge::route(c.bytes.at(0), c.bytes.at(1))); }}},
+        {"narinfoCheck", {[](C c) {
+             return outcome(edge::narinfo_check(c.bytes.at(0), c.bytes.at(1), c.bytes.at(2)));
+         }}},
+        {"narPlan", {[](C c) {
+             return outcome(edge::nar_plan(c.bytes.at(0), c.bytes.at(1), c.bytes.at(2)));
+         }}},
         {"storePathParse", {[](C c) { return outcome(edge::store_path_parse(c.bytes.at(0))); }}},
         {"cacheNameValidate",
          {[](C c) { return outcome(edge::cache_name_validate(c.bytes.at(0))); }}},

@@ -99,6 +99,7 @@ class Vectors {
 void edge_name_vectors(Vectors& v);
 void manifest_vectors(Vectors& v);
 void range_vectors(Vectors& v);
+void serving_vectors(Vectors& v);
 void chunker_vectors(Vectors& v);
 void nar_listing_vectors(Vectors& v, const std::filesystem::path& data);
 void zstd_vectors(Vectors& v);

@@ -35,11 +35,6 @@ export function methodNotAllowed() {
   });
 }
 
-// The body of a GET answer with the status and headers kept: what HEAD returns.
-export function withoutBody(response) {
-  return new Response(null, { status: response.status, headers: response.headers });
-}
-
 // One JSON line per notable event (a refused narinfo, a missing chunk, a bad
 // configuration): `wrangler tail` and Logpush read them.
 export function log(level, event, fields = {}) {

@@ -13,7 +13,7 @@
 import wasm from '../../build-wasm/wasm-edge/nixedge-edge.wasm';
 import { ConfigError, edgeConfig } from './config.mjs';
 import { loadCore } from './core.mjs';
-import { log, methodNotAllowed, notFound, textResponse, withoutBody } from './http.mjs';
+import { log, methodNotAllowed, notFound, textResponse } from './http.mjs';
 import { RequestContext, SubrequestBudgetExceeded } from './request_context.mjs';
 import { serveCacheInfo } from './routes/cache_info.mjs';
 import { serveListing } from './routes/listing.mjs';
@@ -54,8 +54,8 @@ export default {
       waitUntil: (promise) => ctx.waitUntil(promise),
     });
     try {
-      const response = await ROUTES[route.value.object](context, route.value, request);
-      return request.method === 'HEAD' ? withoutBody(response) : response;
+      // HEAD gets the GET answer: workerd sends its headers without the body.
+      return await ROUTES[route.value.object](context, route.value, request);
     } catch (e) {
       return failure(e, url.pathname, context);
     }

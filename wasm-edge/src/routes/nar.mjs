@@ -34,9 +34,12 @@ export async function serveNar(ctx, route, request) {
   if (request.headers.get('If-None-Match') === etag && answer.status === 200) {
     return new Response(null, { status: 304, headers });
   }
-  if (request.method === 'HEAD' || answer.span === null) {
-    return bodyOfLength(answer.status, headers, answer.contentLength, null);
+  if (request.method === 'HEAD') {
+    // workerd keeps an explicit Content-Length on a body-less answer to HEAD.
+    headers['Content-Length'] = String(answer.contentLength);
+    return new Response(null, { status: answer.status, headers });
   }
+  if (answer.span === null) return new Response(new Uint8Array(0), { status: answer.status, headers });
   return streamChunks(ctx, route, answer, headers);
 }
 
@@ -60,14 +63,10 @@ function rangeHeader(request, etag) {
 }
 
 // The response with `length` as its Content-Length: a FixedLengthStream, fed
-// by `feed(writer)` (or left unread for HEAD and empty bodies).
+// by `feed(writer)`.
 function bodyOfLength(status, headers, length, feed) {
   const { readable, writable } = new FixedLengthStream(length);
-  if (feed === null) {
-    if (length === 0) writable.close();
-  } else {
-    feed(writable.getWriter());
-  }
+  feed(writable.getWriter());
   return new Response(readable, { status, headers });
 }
 
