@@ -93,6 +93,11 @@ setup=$(EDGE_DEFAULT_CACHE=${EDGE_DEFAULT_CACHE:-} node -e "$describe" "$bucket_
 trusted_keys=$(sed -n 1p <<<"$setup")
 default_cache=$(sed -n 2p <<<"$setup")
 
+# Loading while a wrangler dev of an earlier run serves the same state would
+# race it: stop when something answers on the port already.
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  die "127.0.0.1:$port is in use (is \`make edge-dev\` running already? stop it, or set EDGE_PORT)"
+fi
 echo "edge-dev: loading $bucket_dir into $state_dir"
 node "$repo/scripts/edge-load-bucket.mjs" --bucket-dir "$bucket_dir" --persist-to "$state_dir" \
   --clear-cache-api --quiet

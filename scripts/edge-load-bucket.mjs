@@ -108,6 +108,8 @@ function deletionRank(key) {
 }
 
 async function readPlan(bucketDir) {
+  const dir = await fs.stat(bucketDir).catch(() => null);
+  if (!dir?.isDirectory()) throw new Error(`the bucket directory ${bucketDir} does not exist`);
   const planFile = path.join(bucketDir, 'sync', 'plan');
   let text;
   try {
