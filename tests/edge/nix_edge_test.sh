@@ -238,6 +238,9 @@ done
 grep -q "don't know how to build\|does not exist\|not valid\|cannot" "$tmp/tampered.log" ||
   fail "unexpected refusal: $(cat "$tmp/tampered.log")"
 echo "Nix said: $(grep -v '^warning:' "$tmp/tampered.log" | head -1)"
+for h in "$(hash_of "$resized")" "$(hash_of "$resigned")"; do
+  grep -q "\"event\":\"narinfo_refused\".*\"hash\":\"$h\"" "$tmp/edge.log" || fail "the Worker logged no refusal of $h"
+done
 
 ch=$(hash_of "$chunky")
 [[ $(status_of "$edge/edge/$ch.narinfo") == 200 ]] || fail "chunky's narinfo is not served"
@@ -248,6 +251,7 @@ nix_cmd path-info --store "$subst" "$chunky" 2>/dev/null && fail "nix path-info 
 grep -q "$lost\|transfer\|partial\|unexpected end\|error" "$tmp/chunky.log" ||
   fail "unexpected failure: $(cat "$tmp/chunky.log")"
 echo "Nix said: $(grep -i 'error' "$tmp/chunky.log" | head -2)"
+grep -q "\"event\":\"nar_aborted\".*$lost" "$tmp/edge.log" || fail "the Worker logged no aborted NAR"
 # (Nix 2.8 unpacks while it downloads and may leave the unregistered,
 # invalid directory behind; its next build or GC removes it.)
 
