@@ -224,8 +224,9 @@ cmp -s "$tmp/data/bucket/edge/$sh.narinfo" "$tmp/data/bucket/other/$sh.narinfo" 
 r2 put "edge/$sh.narinfo" "$tmp/data/bucket/other/$sh.narinfo"
 chunky_manifest=$(sed -n 's#^URL: nar/\(.*\)\.nar\.zst$#\1#p' "$tmp/data/bucket/edge/$(hash_of "$chunky").narinfo")
 mapfile -t chunky_chunks < <(sed -n 's/^chunk \([0-9a-f]*\) .*/\1/p' "$tmp/data/bucket/manifests/$chunky_manifest")
-[[ ${#chunky_chunks[@]} -ge 3 ]] || fail "chunky has ${#chunky_chunks[@]} chunks, expected several"
-lost=${chunky_chunks[2]}
+[[ ${#chunky_chunks[@]} -ge 2 ]] || fail "chunky has ${#chunky_chunks[@]} chunks, expected several"
+# One after the first: the answer has begun (200, headers sent) when it is missed.
+lost=${chunky_chunks[${#chunky_chunks[@]} / 2]}
 r2 delete "chunks/$lost"
 start_edge
 
