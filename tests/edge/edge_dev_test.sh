@@ -46,7 +46,7 @@ unset NIXEDGE_TOKEN_HS256_SECRET NIXEDGE_TOKEN_HS256_SECRET_BASE64 NIXEDGE_CONFI
 export NIXEDGE_SERVER=$server NIXEDGE_DATA_DIR=$tmp/data NIXEDGE_LISTEN=127.0.0.1:0
 export HOME=$tmp/home XDG_CACHE_HOME=$tmp/home/cache
 data=$tmp/data
-edge_dev() { "$repo/scripts/edge-dev.sh" "$@"; }
+edge_dev() { "$repo/scripts/edge-dev.sh"; }
 
 NIXEDGE_RUN_SETUP_ONLY=1 "$repo/scripts/run-lab.sh" >/dev/null || fail "run-lab.sh"
 admin() { "$server" --config "$data/server.toml" "$@"; }

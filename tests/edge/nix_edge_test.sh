@@ -52,7 +52,7 @@ step() { echo "== $* ($SECONDS s)"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 status_of() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 r2() { node "$repo/tests/edge/local_r2.mjs" "$tmp/edge-state" "$@"; }
-load_bucket() { node "$repo/scripts/edge-load-bucket.mjs" --bucket-dir "$tmp/data/bucket" --persist-to "$tmp/edge-state" "$@"; }
+load_bucket() { node "$repo/scripts/edge-load-bucket.mjs" --bucket-dir "$tmp/data/bucket" --persist-to "$tmp/edge-state"; }
 
 export NIXEDGE_TOKEN_HS256_SECRET=$(openssl rand -hex 32)
 unset NIXEDGE_TOKEN_HS256_SECRET_BASE64 NIXEDGE_CONFIG NIXEDGE_DATABASE_URL
