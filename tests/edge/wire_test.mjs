@@ -95,6 +95,17 @@ try {
     assert.equal(r.body.length, 0);
   });
 
+  await check('HEAD of the small answers: Content-Length of the GET body', async () => {
+    await bucket.put('main/nix-cache-info', new TextEncoder().encode('StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 41\n'));
+    for (const urlPath of ['/main/nix-cache-info', '/main/nix-cache-info', `/main/${'0'.repeat(32)}.narinfo`, '/main/x']) {
+      const get = await request(base, 'GET', urlPath);
+      const head = await request(base, 'HEAD', urlPath);
+      assert.equal(head.status, get.status, urlPath);
+      assert.equal(head.headers['content-length'], String(get.body.length), urlPath);
+      assert.equal(head.body.length, 0);
+    }
+  });
+
   await check('Range: 206 with Content-Length and Content-Range', async () => {
     const r = await request(base, 'GET', nar.path, { Range: 'bytes=69990-70010' });
     assert.equal(r.status, 206);

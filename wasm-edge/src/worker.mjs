@@ -31,36 +31,52 @@ let core; // once per isolate; core.mjs replaces the instance after a trap
 
 export default {
   async fetch(request, env, ctx) {
-    if (request.method !== 'GET' && request.method !== 'HEAD') return methodNotAllowed();
-    core ??= await loadCore(wasm);
-    let config;
-    try {
-      config = edgeConfig(env, core);
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
-      log('error', 'config_invalid', { detail: e.message });
-      return textResponse(500, `edge misconfigured: ${e.message}`);
-    }
-    const url = new URL(request.url);
-    const route = core.route(url.pathname, config.defaultCache);
-    if (!route.ok || !config.trustedKeys.has(route.value.cache)) return notFound(url.pathname);
-
-    const context = new RequestContext({
-      bucket: env.BUCKET,
-      cache: typeof caches === 'undefined' ? null : caches.default,
-      config,
-      core,
-      origin: url.origin,
-      waitUntil: (promise) => ctx.waitUntil(promise),
-    });
-    try {
-      // HEAD gets the GET answer: workerd sends its headers without the body.
-      return await ROUTES[route.value.object](context, route.value, request);
-    } catch (e) {
-      return failure(e, url.pathname, context);
-    }
+    const response = await answer(request, env, ctx);
+    return request.method === 'HEAD' ? await headAnswer(response) : response;
   },
 };
+
+// The answer to one request, as for GET (HEAD is derived from it).
+async function answer(request, env, ctx) {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return methodNotAllowed();
+  core ??= await loadCore(wasm);
+  let config;
+  try {
+    config = edgeConfig(env, core);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    log('error', 'config_invalid', { detail: e.message });
+    return textResponse(500, `edge misconfigured: ${e.message}`);
+  }
+  const url = new URL(request.url);
+  const route = core.route(url.pathname, config.defaultCache);
+  if (!route.ok || !config.trustedKeys.has(route.value.cache)) return notFound(url.pathname);
+
+  const context = new RequestContext({
+    bucket: env.BUCKET,
+    cache: typeof caches === 'undefined' ? null : caches.default,
+    config,
+    core,
+    origin: url.origin,
+    waitUntil: (promise) => ctx.waitUntil(promise),
+  });
+  try {
+    return await ROUTES[route.value.object](context, route.value, request);
+  } catch (e) {
+    return failure(e, url.pathname, context);
+  }
+}
+
+// The GET answer's status and headers, with the Content-Length of its body
+// (workerd keeps an explicit one on a body-less answer, and only then). The
+// NAR route answers HEAD itself without reading chunks; the other bodies are
+// small texts.
+async function headAnswer(response) {
+  if (response.body === null || response.headers.has('Content-Length')) return response;
+  const headers = new Headers(response.headers);
+  headers.set('Content-Length', String((await response.arrayBuffer()).byteLength));
+  return new Response(null, { status: response.status, headers });
+}
 
 // A failure no route answered: a clear status, details in the log only.
 function failure(error, path, context) {
