@@ -50,7 +50,7 @@ bucket_dir=${bucket_dir:1:${#bucket_dir}-2} # TOML string quotes
 
 # TRUSTED_KEYS, DEFAULT_CACHE and the lines for Nix, from the lab's caches;
 # warnings when the bucket's sync/plan lags behind them (the lab writes it
-# when it drains its outbox: after each push and when it starts).
+# when it drains its outbox: after each push or cache command, and at start).
 caches=$(admin cache list --json) || die "cannot list the lab's caches"
 describe=$(
   cat <<'JS'
@@ -63,19 +63,19 @@ if (edge.length === 0) {
   const named = caches.map((c) => c.name).join(', ') || 'none';
   fail(`no cache of the lab is on the edge (caches: ${named}). Put one there with\n` +
        `  ${server} --config ${config} cache configure main --public --edge\n` +
-       `then restart \`make run\` (it writes the edge objects at start-up) and run this again.`);
+       'and run this again.');
 }
 let planText = '';
-try { planText = fs.readFileSync(plan, 'utf8'); } catch { fail(`no sync plan at ${plan}: restart \`make run\` once (it writes it at start-up)`); }
+try { planText = fs.readFileSync(plan, 'utf8'); } catch { fail(`no sync plan at ${plan}: start \`make run\` once (it writes it at start-up)`); }
 const planned = new Set([...planText.matchAll(/^mutable ([^/\n]+)\/nix-cache-info$/gm)].map((m) => m[1]));
 for (const c of edge)
   if (!planned.has(c.name))
     process.stderr.write(`edge-dev: warning: cache '${c.name}' is on the edge but not yet in sync/plan; ` +
-                         'restart `make run` or push to it, then run this again\n');
+                         `run \`${server} --config ${config} fsck --repair\`, then this again\n`);
 for (const name of planned)
   if (!edge.some((c) => c.name === name))
     process.stderr.write(`edge-dev: warning: sync/plan still lists cache '${name}', which is no longer on the edge ` +
-                         '(restart `make run` to rewrite the plan); the Worker does not serve it\n');
+                         `(\`${server} --config ${config} fsck --repair\` rewrites it); the Worker does not serve it\n`);
 const wanted = process.env.EDGE_DEFAULT_CACHE;
 if (wanted && !edge.some((c) => c.name === wanted)) fail(`EDGE_DEFAULT_CACHE '${wanted}' is not a cache on the edge`);
 const defaultCache = wanted || (edge.some((c) => c.name === 'main') ? 'main' : edge[0].name);

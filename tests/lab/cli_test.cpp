@@ -368,6 +368,39 @@ TEST_CASE("cli: cache configure changes only the settings given", "[cli]") {
     CHECK(cache->settings == expected);
 }
 
+namespace {
+
+std::string read_text(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+} // namespace
+
+TEST_CASE("cli: cache create, configure and destroy update the bucket at once", "[cli]") {
+    CliFixture cli;
+    const auto bucket = cli.data_dir() / "bucket";
+    ok(cli, {"cache", "create", "main", "--public", "--edge", "--priority", "30"});
+    CHECK(read_text(bucket / "main" / "nix-cache-info") ==
+          "StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 30\n");
+    CHECK(read_text(bucket / "sync" / "plan").find("mutable main/nix-cache-info\n") !=
+          std::string::npos);
+
+    ok(cli, {"cache", "configure", "main", "--priority", "50"});
+    CHECK(read_text(bucket / "main" / "nix-cache-info").find("Priority: 50\n") !=
+          std::string::npos);
+
+    ok(cli, {"cache", "configure", "main", "--no-edge"});
+    CHECK_FALSE(std::filesystem::exists(bucket / "main" / "nix-cache-info"));
+    CHECK(read_text(bucket / "sync" / "plan").find("main/") == std::string::npos);
+
+    ok(cli, {"cache", "configure", "main", "--edge"});
+    CHECK(std::filesystem::exists(bucket / "main" / "nix-cache-info"));
+    ok(cli, {"cache", "destroy", "main", "--yes"});
+    CHECK_FALSE(std::filesystem::exists(bucket / "main" / "nix-cache-info"));
+    CHECK(read_text(bucket / "sync" / "plan").find("main/") == std::string::npos);
+}
+
 TEST_CASE("cli: cache configure refuses nothing to do, contradictions and bad values", "[cli]") {
     CliFixture cli;
     ok(cli, {"cache", "create", "main"});

@@ -1,6 +1,7 @@
 #include "app/lab.hpp"
 
 #include "metadata/sqlite_metadata_store.hpp"
+#include "nixedge/bucket_layout.hpp"
 #include "storage/local_storage.hpp"
 
 #include <openssl/rand.h>
@@ -30,6 +31,15 @@ Result<Lab> open_lab(const ServerConfig& config) {
                                                storage.error().detail};
     std::shared_ptr<LocalStorage> bucket = std::move(*storage);
     return Lab{config, std::shared_ptr<MetadataStore>(std::move(*metadata)), bucket, bucket};
+}
+
+Result<void> update_bucket(Lab& lab, OutboxDrainer& drainer) {
+    if (auto marked = lab.storage->put(bucket_key::layout_marker(), as_bytes(layout_marker_text()));
+        !marked)
+        return marked;
+    if (auto drained = drainer.drain(); !drained)
+        return drained.error();
+    return {};
 }
 
 Result<SecretKey> generate_signing_key(std::string_view key_name) {

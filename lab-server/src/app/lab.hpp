@@ -7,6 +7,7 @@
 #include "config/server_config.hpp"
 #include "metadata/metadata_store.hpp"
 #include "nixedge/keys.hpp"
+#include "outbox/outbox_drainer.hpp"
 #include "storage/object_lister.hpp"
 #include "storage/storage.hpp"
 
@@ -35,6 +36,11 @@ Result<SecretKey> generate_signing_key(std::string_view key_name);
 // The key name a new cache gets: "<cache>-1", like Attic's "<cache>-1" names
 // are recognisable in trusted-public-keys lists.
 std::string default_key_name(std::string_view cache_name);
+
+// Brings the bucket up to date with the database: writes the layout marker,
+// then everything the outbox owes (through `drainer`, the process's one).
+// The server does it at start-up; the cache commands after each change.
+Result<void> update_bucket(Lab& lab, OutboxDrainer& drainer);
 
 // The settings a new cache gets from the [caches] defaults of the config.
 CacheSettings default_cache_settings(const ServerConfig& config);

@@ -55,13 +55,9 @@ class StagedUploadExpiry {
 };
 
 Result<void> prepare_bucket(Lab& lab, LabContext& context) {
-    if (auto marked = lab.storage->put(bucket_key::layout_marker(), as_bytes(layout_marker_text()));
-        !marked)
-        return marked;
-    auto drained = context.drainer.drain();
-    if (!drained)
-        return Error{drained.error().code,
-                     "writing pending edge objects at start-up: " + drained.error().detail};
+    if (auto updated = update_bucket(lab, context.drainer); !updated)
+        return Error{updated.error().code,
+                     "writing pending edge objects at start-up: " + updated.error().detail};
     return {};
 }
 

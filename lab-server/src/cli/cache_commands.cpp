@@ -227,6 +227,20 @@ Result<Cache> require_cache(MetadataStore& metadata, std::string_view name) {
     return std::move(**cache);
 }
 
+// A change to a cache's flags, keys or existence is committed with outbox
+// entries (the edge objects and the sync plan it changes). Writing them now
+// puts the bucket in step at once instead of at the server's next push or
+// start-up. If that fails the change stands and the entries stay queued for
+// the next drain (or `fsck --repair`): a warning, not a failure.
+void write_bucket_changes(Lab& lab, std::ostream& err) {
+    OutboxDrainer drainer(lab.metadata, lab.storage);
+    if (auto updated = update_bucket(lab, drainer); !updated)
+        err << "warning: the change is saved, but the bucket is not updated yet ("
+            << updated.error().detail
+            << "); the server writes it at its next start or push, or run `fsck --repair`"
+            << std::endl;
+}
+
 // ---- commands ------------------------------------------------------------------
 
 int cache_create(const Invocation& inv) {
@@ -249,6 +263,7 @@ int cache_create(const Invocation& inv) {
     auto cache = lab->metadata->create_cache(cache_name(inv), settings, *key);
     if (!cache)
         return report_failure(inv.err, cache.error());
+    write_bucket_changes(*lab, inv.err);
     inv.out << key->public_key().to_string() << std::endl;
     return exit_ok;
 }
@@ -306,6 +321,7 @@ int cache_configure(const Invocation& inv) {
     auto cache = lab->metadata->update_cache(cache_name(inv), *update);
     if (!cache)
         return report_failure(inv.err, cache.error());
+    write_bucket_changes(*lab, inv.err);
     return exit_ok;
 }
 
@@ -319,6 +335,7 @@ int cache_destroy(const Invocation& inv) {
         return report_failure(inv.err, lab.error());
     if (auto ok = lab->metadata->destroy_cache(cache_name(inv)); !ok)
         return report_failure(inv.err, ok.error());
+    write_bucket_changes(*lab, inv.err);
     return exit_ok;
 }
 
