@@ -72,10 +72,14 @@ echo "== no cache on the edge"
 EDGE_SETUP_ONLY=1 edge_dev >/dev/null 2>"$tmp/err" && fail "edge-dev ran with no edge cache"
 grep -q "cache configure main --public --edge" "$tmp/err" || fail "unexpected message: $(cat "$tmp/err")"
 
-echo "== main on the edge, no sync plan written yet"
+echo "== main on the edge: the command writes its sync plan entry at once"
 admin cache configure main --edge
+grep -qx "mutable main/nix-cache-info" "$data/bucket/sync/plan" || fail "cache configure did not update sync/plan"
+echo "== no sync plan"
+mv "$data/bucket/sync/plan" "$tmp/plan"
 EDGE_SETUP_ONLY=1 edge_dev >/dev/null 2>"$tmp/err" && fail "edge-dev ran without a sync plan"
 grep -q "no sync plan" "$tmp/err" || fail "unexpected message: $(cat "$tmp/err")"
+mv "$tmp/plan" "$data/bucket/sync/plan"
 
 echo "== a path pushed, the Worker serves it"
 serve
