@@ -36,10 +36,15 @@ export class RequestContext {
 
   // The object's bytes, or null if the bucket has no object under `key`.
   async readObject(key) {
+    const object = await this.openObject(key);
+    return object === null ? null : new Uint8Array(await object.arrayBuffer());
+  }
+
+  // The object as R2 returns it ({size, body, ...}: the body not read yet),
+  // or null. Whoever opens it reads or cancels its body.
+  async openObject(key) {
     this.#spend('r2Gets');
-    const object = await this.bucket.get(key);
-    if (object === null) return null;
-    return new Uint8Array(await object.arrayBuffer());
+    return this.bucket.get(key);
   }
 
   // A Cache API key: a URL on this Worker's own host (the Cache API keys by

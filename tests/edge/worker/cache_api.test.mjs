@@ -31,6 +31,18 @@ describe('narinfos', () => {
     expect(again.calls).toEqual({});
   });
 
+  it('with both TTLs 0 the Cache API is not used: every request reads R2', async () => {
+    const path = await publishPath(env.BUCKET, { chunks: [randomBytes(10)] });
+    const origin = freshOrigin();
+    const vars = { NARINFO_TTL: '0', NARINFO_MISS_TTL: '0' };
+    for (let i = 0; i < 2; ++i) {
+      const { response, calls } = await countedFetch(origin, `/main/${path.hash}.narinfo`, { vars });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('Cache-Control')).toBe('no-store');
+      expect(calls).toEqual({ get: 1 });
+    }
+  });
+
   it('with NARINFO_MISS_TTL=0 a miss is not kept', async () => {
     const origin = freshOrigin();
     const hash = freshStoreHash();

@@ -17,23 +17,53 @@ export function edgeFetch(origin, path, init = {}) {
   return SELF.fetch(`${origin}${path}`, init);
 }
 
-// The R2 binding with every method call counted (and in-flight gets tracked).
+// The R2 binding with every method call counted, and how many objects are
+// open at once: from the get until its body is read to the end or cancelled.
 export function countingBucket(bucket = env.BUCKET) {
   const calls = {};
-  const gets = { inFlight: 0, maxInFlight: 0 };
+  const gets = { open: 0, maxOpen: 0 };
+  const closed = () => {
+    gets.open -= 1;
+  };
+  const tracked = async (pending) => {
+    const object = await pending;
+    if (object === null) {
+      closed();
+      return null;
+    }
+    let done = false;
+    const finish = () => {
+      if (!done) closed();
+      done = true;
+    };
+    const reader = object.body.getReader();
+    const body = new ReadableStream({
+      async pull(controller) {
+        const { value, done: end } = await reader.read();
+        if (end) {
+          finish();
+          controller.close();
+        } else {
+          controller.enqueue(value);
+        }
+      },
+      cancel(reason) {
+        finish();
+        return reader.cancel(reason);
+      },
+    });
+    return { key: object.key, size: object.size, body, arrayBuffer: () => new Response(body).arrayBuffer() };
+  };
   const proxy = new Proxy(bucket, {
     get(target, name) {
       const value = target[name];
       if (typeof value !== 'function') return value;
       return (...args) => {
         calls[name] = (calls[name] ?? 0) + 1;
-        const result = value.apply(target, args);
-        if (name !== 'get') return result;
-        gets.inFlight += 1;
-        gets.maxInFlight = Math.max(gets.maxInFlight, gets.inFlight);
-        return Promise.resolve(result).finally(() => {
-          gets.inFlight -= 1;
-        });
+        if (name !== 'get') return value.apply(target, args);
+        gets.open += 1;
+        gets.maxOpen = Math.max(gets.maxOpen, gets.open);
+        return tracked(value.apply(target, args));
       };
     },
   });

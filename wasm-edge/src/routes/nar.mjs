@@ -62,14 +62,6 @@ function rangeHeader(request, etag) {
   return ifRange === null || ifRange === etag ? range : '';
 }
 
-// The response with `length` as its Content-Length: a FixedLengthStream, fed
-// by `feed(writer)`.
-function bodyOfLength(status, headers, length, feed) {
-  const { readable, writable } = new FixedLengthStream(length);
-  feed(writable.getWriter());
-  return new Response(readable, { status, headers });
-}
-
 // Chunk reads cost subrequests: two Cache API calls and one R2 read each with
 // the chunk cache, one R2 read without. A NAR that does not fit the budget
 // even without the cache is refused before any byte is sent.
@@ -89,28 +81,48 @@ async function streamChunks(ctx, route, answer, headers) {
   try {
     first = await fetcher.next();
   } catch (e) {
+    fetcher.cancel();
     log('error', 'chunk_missing', { manifest: route.hash, detail: e.message });
     return textResponse(502, `${e.message} (NAR ${route.hash}): the mirror is incomplete`);
   }
-  const pump = async (writer) => {
+  // The exact length: workerd sends Content-Length, and errors the response
+  // if fewer bytes arrive.
+  const { readable, writable } = new FixedLengthStream(answer.contentLength);
+  const pump = async () => {
     try {
       for (let i = 0; i < chunks.length; ++i) {
-        const bytes = i === 0 ? first : await fetcher.next();
-        await writer.write(slice(bytes, i, chunks.length, answer.span));
+        const chunk = i === 0 ? first : await fetcher.next();
+        await send(chunk, writable, i, chunks.length, answer.span);
+        fetcher.sent(chunk);
       }
-      await writer.close();
+      await writable.close();
       log('info', 'nar_sent', { manifest: route.hash, status: answer.status, bytes: answer.contentLength, chunks: chunks.length, ...ctx.counts });
     } catch (e) {
-      log('error', 'nar_aborted', { manifest: route.hash, detail: String(e.message ?? e), ...ctx.counts });
-      await writer.abort(e).catch(() => {});
+      fetcher.cancel();
+      log('error', 'nar_aborted', { manifest: route.hash, detail: String(e?.message ?? e), ...ctx.counts });
+      await writable.abort(e).catch(() => {});
     }
   };
-  return bodyOfLength(answer.status, headers, answer.contentLength, (writer) => ctx.waitUntil(pump(writer)));
+  ctx.waitUntil(pump());
+  return new Response(readable, { status: answer.status, headers });
 }
 
-// The part of the i-th chunk of the span that the answer sends.
-function slice(bytes, i, count, span) {
+// Sends the part of the i-th chunk of the span that the answer covers. A
+// whole chunk is piped by the runtime, byte for byte; only the first and last
+// chunks of a range are read here to be cut.
+async function send(chunk, writable, i, count, span) {
   const start = i === 0 ? span.firstOffset : 0;
-  const end = i === count - 1 ? span.lastEnd : bytes.length;
-  return start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
+  const end = i === count - 1 ? span.lastEnd : chunk.size;
+  if (start === 0 && end === chunk.size) {
+    await chunk.body.pipeTo(writable, { preventClose: true });
+    return;
+  }
+  const bytes = new Uint8Array(await new Response(chunk.body).arrayBuffer());
+  if (bytes.length !== chunk.size) throw new Error(`a chunk ended after ${bytes.length} of ${chunk.size} bytes`);
+  const writer = writable.getWriter();
+  try {
+    await writer.write(bytes.subarray(start, end));
+  } finally {
+    writer.releaseLock();
+  }
 }

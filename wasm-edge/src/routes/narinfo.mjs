@@ -6,16 +6,19 @@
 import { CONTENT_TYPES, cacheControl, log, notFound } from '../http.mjs';
 
 // The narinfo text of `hash` in `cache` if it is there and verifies, else null.
+// With both TTLs 0 the Cache API is not asked at all (no lookups, no stores).
 export async function lookupNarinfo(ctx, cache, hash) {
+  const { narinfoTtl, narinfoMissTtl } = ctx.config;
   const cacheKey = ctx.cacheKey(`_nixedge/narinfo/${cache}/${hash}`);
-  const hit = await ctx.cacheMatch(cacheKey);
-  if (hit !== undefined) return hit.status === 200 ? await hit.text() : null;
-
+  if (narinfoTtl > 0 || narinfoMissTtl > 0) {
+    const hit = await ctx.cacheMatch(cacheKey);
+    if (hit !== undefined) return hit.status === 200 ? await hit.text() : null;
+  }
   const key = ctx.core.bucketKey('narinfo', cache, hash);
   const bytes = await ctx.readObject(key.value);
   const text = bytes === null ? null : verified(ctx, cache, hash, bytes);
-  const { narinfoTtl, narinfoMissTtl } = ctx.config;
-  ctx.cachePut(cacheKey, text === null ? notFound('narinfo', narinfoMissTtl) : narinfoResponse(text, narinfoTtl));
+  if (text === null && narinfoMissTtl > 0) ctx.cachePut(cacheKey, notFound('narinfo', narinfoMissTtl));
+  if (text !== null && narinfoTtl > 0) ctx.cachePut(cacheKey, narinfoResponse(text, narinfoTtl));
   return text;
 }
 
