@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# `make bench`: runs the micro-benchmarks (native, then wasm under Node) and
-# the lab server against its baselines (bench/lab_bench.sh), and rewrites
+# `make bench`: runs the micro-benchmarks (native, then wasm under Node), the
+# lab server against its baselines (bench/lab_bench.sh) and the edge Worker
+# against a naive Worker in local workerd (bench/edge_bench.sh), and rewrites
 # their sections of docs/benchmarks.md, keeping the rest.
 #
-# bench/run.sh [micro|lab]...: only those parts (default: both).
+# bench/run.sh [micro|lab|edge]...: only those parts (default: all three).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 doc=docs/benchmarks.md
-parts=" ${*:-micro lab} "
+parts=" ${*:-micro lab edge} "
 
 machine() {
   echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
@@ -68,4 +69,11 @@ if [[ $parts == *" lab "* ]]; then
   bench/lab_bench.sh "$tmp/lab.md"
   splice '<!-- lab-benchmarks:begin -->' '<!-- lab-benchmarks:end -->' "$tmp/lab.md"
   echo "bench: wrote the lab benchmarks to $doc" >&2
+fi
+
+if [[ $parts == *" edge "* ]]; then
+  echo "bench: edge Worker against a naive Worker (wrangler dev, local R2)" >&2
+  bench/edge_bench.sh "$tmp/edge.md"
+  splice '<!-- edge-benchmarks:begin -->' '<!-- edge-benchmarks:end -->' "$tmp/edge.md"
+  echo "bench: wrote the edge benchmarks to $doc" >&2
 fi
