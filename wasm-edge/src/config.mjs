@@ -13,10 +13,10 @@
 //   CACHE_INFO_TTL    seconds nix-cache-info stays cached (default 600).
 //   MAX_SUBREQUESTS   R2 and Cache API calls one request may make: 1000 on the
 //                     free plan, 10000 by default on the paid one (default 1000).
-//   PREFETCH_CHUNKS   chunk reads in flight per NAR response, 1-5 (default 4):
-//                     Workers allow 6 open connections per invocation.
-//   PREFETCH_BYTES    stored bytes in flight per NAR response (default 16 MiB;
-//                     at least one chunk is always fetched).
+//   PREFETCH_CHUNKS   chunks open per NAR response (read, not yet sent), 1-5
+//                     (default 4): Workers allow 6 open connections per invocation.
+//   PREFETCH_BYTES    stored bytes among them (default 16 MiB; at least one
+//                     chunk is always open).
 //   CACHE_CHUNKS      "false" to skip the Cache API for chunks (default true).
 export const DEFAULTS = Object.freeze({
   narinfoTtl: 3600,
