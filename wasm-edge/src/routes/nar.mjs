@@ -13,10 +13,13 @@ export async function serveNar(ctx, route, request) {
   const manifest = await readManifest(ctx, route);
   if (manifest === null) return notFound(what);
   const etag = `"${route.hash}"`;
-  const plan = ctx.core.narPlan(manifest, route.hash, rangeHeader(request, etag));
+  const plan = ctx.core.narPlan(manifest.bytes, route.hash, rangeHeader(request, etag));
   if (!plan.ok) {
     log('warn', 'manifest_refused', { manifest: route.hash, reason: plan.name, detail: plan.detail });
     return notFound(what);
+  }
+  if (manifest.cacheKey !== null) {
+    ctx.cachePut(manifest.cacheKey, new Response(manifest.bytes, { headers: { 'Cache-Control': IMMUTABLE } }));
   }
   const answer = plan.value;
   const headers = {
@@ -44,15 +47,19 @@ export async function serveNar(ctx, route, request) {
 }
 
 // Manifests are immutable and small: kept in the Cache API like chunks.
+// {bytes, cacheKey}: cacheKey is where to store bytes read from R2 once they
+// proved to be the manifest (null when they came from the Cache API, or the
+// chunk cache is off); null when the bucket has no such manifest.
 async function readManifest(ctx, route) {
-  const cacheKey = ctx.cacheKey(`_nixedge/${route.key}`);
-  const hit = ctx.config.cacheChunks ? await ctx.cacheMatch(cacheKey) : undefined;
-  if (hit !== undefined) return new Uint8Array(await hit.arrayBuffer());
-  const bytes = await ctx.readObject(route.key);
-  if (bytes !== null && ctx.config.cacheChunks && ctx.core.manifestName(bytes).value === route.hash) {
-    ctx.cachePut(cacheKey, new Response(bytes, { headers: { 'Cache-Control': IMMUTABLE } }));
+  if (!ctx.config.cacheChunks) {
+    const bytes = await ctx.readObject(route.key);
+    return bytes === null ? null : { bytes, cacheKey: null };
   }
-  return bytes;
+  const cacheKey = ctx.cacheKey(`_nixedge/${route.key}`);
+  const hit = await ctx.cacheMatch(cacheKey);
+  if (hit !== undefined) return { bytes: new Uint8Array(await hit.arrayBuffer()), cacheKey: null };
+  const bytes = await ctx.readObject(route.key);
+  return bytes === null ? null : { bytes, cacheKey };
 }
 
 // A Range applies unless If-Range names another version of this NAR.
