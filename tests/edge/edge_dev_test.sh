@@ -10,37 +10,8 @@
 set -euo pipefail
 server=$(realpath "$1")
 repo=$(pwd)
-tmp=$(mktemp -d)
-server_pid=
-edge_pid=
-stop_server() {
-  if [[ -n $server_pid ]]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=
-  fi
-}
-stop_edge() {
-  if [[ -n $edge_pid ]]; then
-    kill -INT -- -"$edge_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$edge_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- -"$edge_pid" 2>/dev/null || true
-    wait "$edge_pid" 2>/dev/null || true
-    edge_pid=
-  fi
-}
-cleanup() {
-  stop_edge
-  stop_server
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  [[ -f $tmp/edge.log ]] && tail -20 "$tmp/edge.log" >&2
-  exit 1
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# shellcheck source=../lib/harness.sh
+source "$repo/tests/lib/harness.sh"
 unset NIXEDGE_TOKEN_HS256_SECRET NIXEDGE_TOKEN_HS256_SECRET_BASE64 NIXEDGE_CONFIG NIXEDGE_URL \
   EDGE_STATE_DIR EDGE_DEFAULT_CACHE
 export NIXEDGE_SERVER=$server NIXEDGE_DATA_DIR=$tmp/data NIXEDGE_LISTEN=127.0.0.1:0
@@ -52,12 +23,8 @@ NIXEDGE_RUN_SETUP_ONLY=1 "$repo/scripts/run-lab.sh" >/dev/null || fail "run-lab.
 admin() { "$server" --config "$data/server.toml" "$@"; }
 # run-lab.sh's server, until it has written what is pending (at start-up, after a push).
 serve() {
-  NIXEDGE_TOKEN_HS256_SECRET=$(<"$data/token-secret") "$server" --config "$data/server.toml" serve \
-    >"$tmp/server.out" 2>"$tmp/server.err" &
-  server_pid=$!
-  for _ in $(seq 100); do grep -qs '^listening on ' "$tmp/server.out" && break; sleep 0.05; done
-  lab=$(sed -n 's/^listening on //p' "$tmp/server.out")
-  [[ -n $lab ]] || fail "the lab server did not start"
+  NIXEDGE_TOKEN_HS256_SECRET=$(<"$data/token-secret") start_lab "$data/server.toml"
+  lab=$lab_url
 }
 push_new_path() { # a content-addressed path with the given text, pushed to main
   printf '%s\n' "$1" >"$tmp/$1"

@@ -14,42 +14,9 @@
 set -euo pipefail
 server=$(realpath "$1")
 repo=$(pwd)
-tmp=$(mktemp -d)
-server_pid=
-edge_pid=
+# shellcheck source=../lib/harness.sh
+source "$repo/tests/lib/harness.sh"
 export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
-stop_server() {
-  if [[ -n $server_pid ]]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=
-  fi
-}
-# wrangler dev runs in its own process group (setsid): SIGINT to the group,
-# as Ctrl-C would, then SIGKILL to whatever is left of it.
-stop_edge() {
-  if [[ -n $edge_pid ]]; then
-    kill -INT -- -"$edge_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$edge_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- -"$edge_pid" 2>/dev/null || true
-    wait "$edge_pid" 2>/dev/null || true
-    edge_pid=
-  fi
-}
-cleanup() {
-  stop_edge
-  stop_server
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  [[ -f $tmp/server.err ]] && tail -5 "$tmp/server.err" >&2
-  [[ -f $tmp/edge.log ]] && tail -30 "$tmp/edge.log" >&2
-  exit 1
-}
-step() { echo "== $* ($SECONDS s)"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 status_of() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 r2() { node "$repo/tests/edge/local_r2.mjs" "$tmp/edge-state" "$@"; }
 load_bucket() { node "$repo/scripts/edge-load-bucket.mjs" --bucket-dir "$tmp/data/bucket" --persist-to "$tmp/edge-state"; }
@@ -63,12 +30,6 @@ data_dir = "$tmp/data"
 TOML
 admin() { "$server" --config "$tmp/server.toml" "$@"; }
 
-fresh_nix_env() {
-  local d
-  d=$(mktemp -d "$tmp/client.XXXX")
-  export HOME=$d XDG_CACHE_HOME=$d/cache
-}
-nix_cmd() { nix --extra-experimental-features nix-command --option substituters '' "$@"; }
 
 step "build paths with the real Nix"
 # dep (a 6 MB random file: several chunks) <- mid <- top: the closure
@@ -118,11 +79,8 @@ admin cache create other --public --edge >/dev/null
 admin cache create secret --edge >/dev/null # private: stays in the lab all the same
 token=$(admin make-token --sub ci --validity 1h --pull '*' --push '*')
 printf 'machine 127.0.0.1 password %s\n' "$token" >"$tmp/netrc"
-"$server" --config "$tmp/server.toml" serve >"$tmp/server.out" 2>"$tmp/server.err" &
-server_pid=$!
-for _ in $(seq 100); do grep -qs '^listening on ' "$tmp/server.out" && break; sleep 0.05; done
-lab=$(sed -n 's/^listening on //p' "$tmp/server.out")
-[[ -n $lab ]] || fail "the lab server did not start"
+start_lab "$tmp/server.toml"
+lab=$lab_url
 push() { # push CACHE PATH...
   local cache=$1
   shift

@@ -12,19 +12,8 @@
 # cache without a token; and a second push of the same closure stores nothing.
 set -euo pipefail
 server=$(realpath "$1")
-tmp=$(mktemp -d)
-server_pid=
-cleanup() {
-  if [[ -n $server_pid ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  [[ -f $tmp/server.err ]] && tail -20 "$tmp/server.err" >&2
-  exit 1
-}
-step() { echo "== $*"; }
+# shellcheck source=../lib/harness.sh
+source "$(dirname "$0")/../lib/harness.sh"
 
 export NIXEDGE_TOKEN_HS256_SECRET=$(openssl rand -hex 32)
 unset NIXEDGE_TOKEN_HS256_SECRET_BASE64 NIXEDGE_CONFIG NIXEDGE_DATABASE_URL
@@ -35,14 +24,7 @@ data_dir = "$tmp/data"
 TOML
 admin() { "$server" --config "$tmp/server.toml" "$@"; }
 
-# Each Nix invocation gets a fresh HOME and client cache: Nix remembers
-# narinfo lookups (a warm cache turns a push into no requests at all).
-fresh_nix_env() {
-  local d
-  d=$(mktemp -d "$tmp/client.XXXX")
-  export HOME=$d XDG_CACHE_HOME=$d/cache
-}
-nix_cmd() { nix --extra-experimental-features nix-command --option substituters '' "$@"; }
+# Each Nix invocation gets a fresh HOME and client cache (fresh_nix_env).
 
 step "build a closure with the real Nix"
 cat >"$tmp/closure.nix" <<'NIX'
@@ -86,11 +68,8 @@ puller=$(admin make-token --sub reader --validity 1h --pull '*')
 printf 'machine 127.0.0.1 password %s\n' "$token" >"$tmp/netrc"
 printf 'machine 127.0.0.1 password %s\n' "$puller" >"$tmp/netrc.pull"
 printf 'machine 127.0.0.1 password %s\n' "not.a.token" >"$tmp/netrc.bad"
-"$server" --config "$tmp/server.toml" serve >"$tmp/server.out" 2>"$tmp/server.err" &
-server_pid=$!
-for _ in $(seq 100); do grep -q '^listening on ' "$tmp/server.out" && break; sleep 0.05; done
-url=$(sed -n 's/^listening on //p' "$tmp/server.out")
-[[ -n $url ]] || fail "the server did not start"
+start_lab "$tmp/server.toml"
+url=$lab_url
 grep -qx 'Priority: 41' "$tmp/data/bucket/edge/nix-cache-info" || fail "the outbox was not drained at start-up"
 grep -qx 'mutable edge/nix-cache-info' "$tmp/data/bucket/sync/plan" || fail "no sync plan after start-up"
 
