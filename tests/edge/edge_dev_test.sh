@@ -10,7 +10,7 @@
 set -euo pipefail
 server=$(realpath "$1")
 repo=$(pwd)
-# shellcheck source=../lib/harness.sh
+# shellcheck source=tests/lib/harness.sh
 source "$repo/tests/lib/harness.sh"
 unset NIXEDGE_TOKEN_HS256_SECRET NIXEDGE_TOKEN_HS256_SECRET_BASE64 NIXEDGE_CONFIG NIXEDGE_URL \
   EDGE_STATE_DIR EDGE_DEFAULT_CACHE

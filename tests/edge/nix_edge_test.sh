@@ -14,7 +14,7 @@
 set -euo pipefail
 server=$(realpath "$1")
 repo=$(pwd)
-# shellcheck source=../lib/harness.sh
+# shellcheck source=tests/lib/harness.sh
 source "$repo/tests/lib/harness.sh"
 export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
 status_of() { curl -s -o /dev/null -w '%{http_code}' "$@"; }

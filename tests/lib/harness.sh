@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # What the shell tests that run real servers share. Source it after
 # `set -euo pipefail`; it sets:
 #   tmp              a temp dir, removed on exit with every server still running
@@ -6,8 +7,8 @@
 #   fail MSG         prints MSG and the tails of $tmp/server.err and $tmp/edge.log, exits 1
 #   step MSG         a progress line, with the seconds elapsed
 #   free_port        a free TCP port on 127.0.0.1
-#   start_lab CONFIG starts `nixedge-server --config CONFIG serve` ($server must name
-#                    the binary) and sets lab_url from its "listening on" line
+#   start_lab CONFIG starts `nixedge-server --config CONFIG serve` (the caller's
+#                    $server names the binary) and sets lab_url from its "listening on" line
 #   fresh_nix_env    a fresh HOME and client cache for the next Nix calls: Nix
 #                    remembers narinfo lookups (a warm cache turns a push into no requests)
 #   nix_cmd ARGS     nix with the nix-command feature and no default substituter
@@ -54,6 +55,7 @@ step() { echo "== $* ($SECONDS s)"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 start_lab() {
+  # shellcheck disable=SC2154 # $server is the caller's
   "$server" --config "$1" serve >"$tmp/server.out" 2>"$tmp/server.err" &
   server_pid=$!
   for _ in $(seq 100); do grep -qs '^listening on ' "$tmp/server.out" && break; sleep 0.05; done

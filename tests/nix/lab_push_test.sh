@@ -12,7 +12,7 @@
 # cache without a token; and a second push of the same closure stores nothing.
 set -euo pipefail
 server=$(realpath "$1")
-# shellcheck source=../lib/harness.sh
+# shellcheck source=tests/lib/harness.sh
 source "$(dirname "$0")/../lib/harness.sh"
 
 export NIXEDGE_TOKEN_HS256_SECRET=$(openssl rand -hex 32)
