@@ -218,17 +218,27 @@ Result<std::string> narinfo_fingerprint(ByteView text) {
     return nixedge::narinfo_fingerprint(*info);
 }
 
+namespace {
+
+// The name of the trusted key (of `trusted_keys`, as narinfo_verify takes
+// them) whose signature of `info` verifies; bad_signature if none does.
+Result<std::string> trusted_signer(const NarInfo& info, ByteView trusted_keys) {
+    auto keys = parse_trusted_keys(as_chars(trusted_keys));
+    if (!keys)
+        return keys.error();
+    auto signer = verify_narinfo(info, *keys);
+    if (!signer)
+        return make_error(ErrorCode::bad_signature, "no signature by a trusted key verifies");
+    return *signer;
+}
+
+} // namespace
+
 Result<std::string> narinfo_verify(ByteView text, ByteView trusted_keys) {
     auto info = parse_narinfo(as_chars(text));
     if (!info)
         return info.error();
-    auto keys = parse_trusted_keys(as_chars(trusted_keys));
-    if (!keys)
-        return keys.error();
-    auto signer = verify_narinfo(*info, *keys);
-    if (!signer)
-        return make_error(ErrorCode::bad_signature, "no signature by a trusted key verifies");
-    return *signer;
+    return trusted_signer(*info, trusted_keys);
 }
 
 Result<std::string> public_key_parse(ByteView text) {
@@ -424,12 +434,9 @@ Result<std::string> narinfo_check(ByteView text, ByteView trusted_keys, ByteView
         return make_error(ErrorCode::invalid_narinfo, "narinfo URL '" + info->url +
                                                           "' (Compression: " + info->compression +
                                                           ") names no manifest of this bucket");
-    auto keys = parse_trusted_keys(as_chars(trusted_keys));
-    if (!keys)
-        return keys.error();
-    auto signer = verify_narinfo(*info, *keys);
+    auto signer = trusted_signer(*info, trusted_keys);
     if (!signer)
-        return make_error(ErrorCode::bad_signature, "no signature by a trusted key verifies");
+        return signer.error();
     JsonObject json;
     json.field("signer", *signer).field("manifest", encoding::to_hex(*manifest));
     json.field("manifestKey", bucket_key::manifest(*manifest)).field("narSize", info->nar_size);
