@@ -39,7 +39,7 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Node: wrangler 4.85.0 is the newest wrangler that accepts Node 20 (later ones
+# Node: wrangler 4.86.0 (pinned by the Workers vitest pool 0.15.1) accepts Node 20 (later ones
 # need Node 22). These machines come with Node 20, so we pin wrangler rather
 # than ship a second runtime (docs/build.md). Where the system Node is missing
 # or older (Debian's own nodejs is 18), Node 20 comes from the npm registry
