@@ -24,6 +24,8 @@ DEBIAN_PACKAGES=(
   # statically, wrk drives the HTTP load. nginx is run by the benchmark only,
   # from a generated config on 127.0.0.1; the package's own service is unused.
   nginx wrk
+  # the sync job (scripts/r2-sync.sh) mirrors the lab bucket to R2 with rclone
+  rclone
 )
 
 missing=()

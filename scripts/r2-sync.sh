@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Mirrors the lab's bucket to the edge's (R2), driven by the lab's sync plan,
+# in phases so that the mirror is never torn (docs/bucket-layout.md, "sync/plan"):
+#
+#   1. read SOURCE/sync/plan once: the snapshot this run works from (anything
+#      published meanwhile waits for the next run, whole);
+#   2. copy the plan's immutable objects (chunks, manifests) the mirror lacks;
+#   3. copy its mutable objects (layout marker, nix-cache-info, narinfos,
+#      listings), so no narinfo arrives before what it points at;
+#   4. delete from the mirror the mutable objects the plan does not list
+#      (a path deleted in the lab, a cache taken off the edge or made private);
+#   5. then the chunks and manifests the plan does not list, which no narinfo
+#      left in the mirror reaches;
+#   6. write sync/status (time, result, counts) to SOURCE, where the lab server
+#      reads it for its mirror-freshness metric (and to DEST, for the record).
+#
+# So between any two rclone calls the mirror holds no narinfo whose manifest
+# or chunks are missing, and never an object of a cache the plan leaves out
+# (private caches never appear in it). Nothing is listed in SOURCE: only the
+# plan says what to copy. A failure stops the run at once (later phases, the
+# deletions above all, do not run), records `result failed` and exits 1.
+#
+# Usage: scripts/r2-sync.sh SOURCE DEST
+#   SOURCE, DEST   rclone paths, e.g. lab:nixedge and r2:nixedge-mirror
+# Environment:
+#   RCLONE         the rclone command (default: rclone); tests put a checker here
+#   RCLONE_FLAGS   extra flags for every rclone call (e.g. "--transfers 16")
+# Run by the r2-sync CronJob (k8s/r2-sync-cronjob.yaml); by hand:
+#   kubectl -n nixedge create job --from=cronjob/r2-sync r2-sync-manual
+set -euo pipefail
+
+if [[ $# -ne 2 ]]; then
+  echo "usage: $0 SOURCE DEST   (rclone paths, e.g. lab:nixedge r2:nixedge-mirror)" >&2
+  exit 2
+fi
+source_root=${1%/}
+dest_root=${2%/}
+read -r -a rclone <<<"${RCLONE:-rclone}"
+read -r -a flags <<<"${RCLONE_FLAGS:-}"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+started=$(date -u +%s)
+phase=start
+counts=""
+log() { echo "r2-sync: $*" >&2; }
+run_rclone() { "${rclone[@]}" "${flags[@]}" "$@"; }
+
+# sync/status: one "name value" per line after a header, read by the lab server.
+write_status() {
+  local result=$1
+  {
+    echo "nixedge-sync-status 1"
+    echo "started $started"
+    echo "finished $(date -u +%s)"
+    echo "result $result"
+    echo "phase $phase"
+    [[ -n $counts ]] && printf '%s' "$counts"
+  } >"$work/status"
+  run_rclone copyto "$work/status" "$source_root/sync/status" || log "cannot write sync/status to $source_root"
+  if [[ $result == ok ]]; then
+    run_rclone copyto "$work/status" "$dest_root/sync/status" || log "cannot write sync/status to $dest_root"
+  fi
+}
+
+fail() {
+  log "failed in phase '$phase': $*"
+  write_status failed
+  exit 1
+}
+
+# --- 1. the snapshot -------------------------------------------------------------
+phase=plan
+run_rclone cat "$source_root/sync/plan" >"$work/plan" || fail "cannot read $source_root/sync/plan"
+[[ $(head -n1 "$work/plan") == "nixedge-sync-plan 1" ]] || fail "sync/plan is not a version 1 plan"
+# Keys are what bucket_layout.hpp makes: no leading '/', no '.' segments, no spaces.
+valid_key='^[A-Za-z0-9_-][A-Za-z0-9_./-]*$'
+tail -n +2 "$work/plan" | while read -r kind key rest; do
+  [[ -z $rest && $key =~ $valid_key && $key != *..* ]] || { echo "bad line: $kind $key $rest"; exit 1; }
+  case $kind in
+    immutable) echo "$key" >>"$work/immutable" ;;
+    mutable) echo "$key" >>"$work/mutable" ;;
+    *) echo "bad kind: $kind"; exit 1 ;;
+  esac
+done >"$work/plan-errors" || fail "sync/plan: $(head -n1 "$work/plan-errors")"
+touch "$work/immutable" "$work/mutable"
+n_immutable=$(wc -l <"$work/immutable")
+n_mutable=$(wc -l <"$work/mutable")
+log "plan: $n_immutable immutable, $n_mutable mutable objects"
+
+# What the mirror holds now (one listing of DEST; SOURCE is never listed).
+phase=list
+run_rclone lsf -R --files-only "$dest_root" >"$work/dest-all" 2>"$work/lsf.err" ||
+  { grep -qi "directory not found" "$work/lsf.err" && : >"$work/dest-all"; } ||
+  fail "cannot list $dest_root: $(head -n3 "$work/lsf.err")"
+sort -u "$work/dest-all" -o "$work/dest-all"
+
+# --- 2. immutable objects the mirror lacks -------------------------------------------
+phase=copy-immutable
+sort -u "$work/immutable" | comm -23 - "$work/dest-all" >"$work/to-copy-immutable"
+n_copied_immutable=$(wc -l <"$work/to-copy-immutable")
+if [[ -s $work/to-copy-immutable ]]; then
+  run_rclone copy "$source_root" "$dest_root" --files-from-raw "$work/to-copy-immutable" \
+    --no-traverse --ignore-existing ||
+    fail "copying $n_copied_immutable chunks and manifests"
+fi
+log "copied $n_copied_immutable chunks and manifests"
+
+# --- 3. mutable objects --------------------------------------------------------------
+phase=copy-mutable
+if [[ -s $work/mutable ]]; then
+  run_rclone copy "$source_root" "$dest_root" --files-from-raw "$work/mutable" --no-traverse --checksum ||
+    fail "copying $n_mutable narinfos, listings and cache infos"
+fi
+log "copied or checked $n_mutable narinfos, listings and cache infos"
+
+# --- 4. mutable objects the plan no longer lists -------------------------------------------
+# Everything outside chunks/, manifests/ and sync/ is a mutable kind.
+phase=delete-mutable
+grep -Ev '^(chunks|manifests|sync)/' "$work/dest-all" | sort -u |
+  comm -23 - <(sort -u "$work/mutable") >"$work/to-delete-mutable" || true
+n_deleted_mutable=$(wc -l <"$work/to-delete-mutable")
+if [[ -s $work/to-delete-mutable ]]; then
+  run_rclone delete "$dest_root" --files-from-raw "$work/to-delete-mutable" ||
+    fail "deleting $n_deleted_mutable narinfos, listings and cache infos"
+fi
+log "deleted $n_deleted_mutable narinfos, listings and cache infos"
+
+# --- 5. chunks and manifests the plan no longer lists --------------------------------------
+phase=delete-immutable
+grep -E '^(chunks|manifests)/' "$work/dest-all" | sort -u |
+  comm -23 - <(sort -u "$work/immutable") >"$work/to-delete-immutable" || true
+n_deleted_immutable=$(wc -l <"$work/to-delete-immutable")
+if [[ -s $work/to-delete-immutable ]]; then
+  run_rclone delete "$dest_root" --files-from-raw "$work/to-delete-immutable" ||
+    fail "deleting $n_deleted_immutable chunks and manifests"
+fi
+log "deleted $n_deleted_immutable chunks and manifests"
+
+# --- 6. the record ---------------------------------------------------------------------
+phase=done
+counts=$(printf 'plan-immutable %s\nplan-mutable %s\ncopied-immutable %s\ndeleted-mutable %s\ndeleted-immutable %s\n' \
+  "$n_immutable" "$n_mutable" "$n_copied_immutable" "$n_deleted_mutable" "$n_deleted_immutable")
+write_status ok
+log "done in $(($(date -u +%s) - started)) s"
