@@ -138,7 +138,7 @@ fi
 log "deleted $n_deleted_immutable chunks and manifests"
 
 # --- 6. the record ---------------------------------------------------------------------
-phase=done
+phase="done"
 counts=$(printf 'plan-immutable %s\nplan-mutable %s\ncopied-immutable %s\ndeleted-mutable %s\ndeleted-immutable %s\n' \
   "$n_immutable" "$n_mutable" "$n_copied_immutable" "$n_deleted_mutable" "$n_deleted_immutable")
 write_status ok
