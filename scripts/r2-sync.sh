@@ -46,16 +46,25 @@ counts=""
 log() { echo "r2-sync: $*" >&2; }
 run_rclone() { "${rclone[@]}" "${flags[@]}" "$@"; }
 
-# sync/status: one "name value" per line after a header, read by the lab server.
+# sync/status: one "name value" per line after a header (docs/sync.md), read
+# by the lab server. last-success carries over from the previous status when
+# this run fails: the mirror's age counts from the last run that succeeded.
 write_status() {
-  local result=$1
+  local result=$1 finished last_success
+  finished=$(date -u +%s)
+  if [[ $result == ok ]]; then
+    last_success=$finished
+  else
+    last_success=$(run_rclone cat "$source_root/sync/status" 2>/dev/null | sed -n 's/^last-success \([0-9]*\)$/\1/p' || true)
+  fi
   {
     echo "nixedge-sync-status 1"
     echo "started $started"
-    echo "finished $(date -u +%s)"
+    echo "finished $finished"
     echo "result $result"
     echo "phase $phase"
-    [[ -n $counts ]] && printf '%s' "$counts"
+    if [[ -n $last_success ]]; then echo "last-success $last_success"; fi
+    if [[ -n $counts ]]; then printf '%s\n' "$counts"; fi
   } >"$work/status"
   run_rclone copyto "$work/status" "$source_root/sync/status" || log "cannot write sync/status to $source_root"
   if [[ $result == ok ]]; then

@@ -7,8 +7,9 @@
 # narinfo without its manifest and chunks, nothing of the private cache.
 # Then: the mirror holds exactly the plan; a second run copies nothing; a
 # cache taken off the edge leaves the mirror, narinfos before chunks; a run
-# that fails half-way records it and deletes nothing; a chunk lost from the
-# mirror comes back.
+# that fails half-way records it (keeping when the last success was) and
+# deletes nothing; a chunk lost from the mirror comes back; the lab server
+# reports the mirror's freshness from sync/status on /metrics.
 set -euo pipefail
 server=$(realpath "$1")
 repo=$(pwd)
@@ -76,6 +77,10 @@ step "first sync"
 sync
 mirror_matches_plan "first sync"
 grep -qx "result ok" "$bucket/sync/status" || fail "sync/status: $(cat "$bucket/sync/status")"
+curl -s "$lab_url/metrics" >"$tmp/metrics"
+grep -qx "nixedge_mirror_last_sync_success 1" "$tmp/metrics" || fail "the server does not report the sync: $(grep mirror "$tmp/metrics"; cat "$bucket/sync/status")"
+age=$(sed -n 's/^nixedge_mirror_age_seconds \(.*\)$/\1/p' "$tmp/metrics")
+[[ $age =~ ^[0-9]+$ && $age -lt 60 ]] || fail "mirror age: '$age'"
 [[ $(find "$mirror/chunks" -type f | wc -l) -gt 3 ]] || fail "too few chunks in the mirror"
 cut -d' ' -f2 "$CHECK_LOG" | tr '\n' ' ' | grep -q "^cat lsf copy copy" || fail "unexpected calls: $(cat "$CHECK_LOG")"
 
@@ -101,6 +106,7 @@ sync 1
 unset CHECK_FAIL_CALL
 grep -qx "result failed" "$bucket/sync/status" || fail "sync/status after a failure: $(cat "$bucket/sync/status")"
 grep -qx "phase copy-immutable" "$bucket/sync/status" || fail "failed phase: $(cat "$bucket/sync/status")"
+grep -q "^last-success [0-9]" "$bucket/sync/status" || fail "a failed run lost last-success"
 [[ -e $mirror/other ]] && [[ -n $(find "$mirror/other" -name '*.narinfo') ]] && fail "narinfos copied after the immutable copy failed"
 sync
 mirror_matches_plan "after the failed run"

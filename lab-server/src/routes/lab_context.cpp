@@ -2,6 +2,7 @@
 
 #include "auth/deny_list.hpp"
 #include "http/workers.hpp"
+#include "routes/mirror_status.hpp"
 
 #include <chrono>
 #include <mutex>
@@ -96,6 +97,15 @@ Result<std::unique_ptr<LabContext>> LabContext::create(Lab& lab, http::Metrics& 
     if (!registered)
         return registered.error();
     if (auto gauges = register_storage_gauges(metrics, lab.metadata); !gauges)
+        return gauges.error();
+    auto unix_now = [] {
+        return std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    };
+    if (auto gauges =
+            register_mirror_gauges(metrics, lab.storage, unix_now, std::chrono::seconds(10));
+        !gauges)
         return gauges.error();
     std::optional<TokenVerifier> tokens;
     const auto& auth = lab.config.auth;
