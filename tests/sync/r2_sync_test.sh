@@ -9,7 +9,10 @@
 # cache taken off the edge leaves the mirror, narinfos before chunks; a run
 # that fails half-way records it (keeping when the last success was) and
 # deletes nothing; a chunk lost from the mirror comes back; the lab server
-# reports the mirror's freshness from sync/status on /metrics.
+# reports the mirror's freshness from sync/status on /metrics. Last, the
+# contrast: a plain `rclone sync` of the bucket, watched while it runs,
+# copies the private path's objects and lets narinfos arrive before their
+# chunks.
 set -euo pipefail
 server=$(realpath "$1")
 repo=$(pwd)
@@ -118,4 +121,28 @@ RCLONE=rclone "$repo/scripts/r2-sync.sh" "$bucket" "$mirror" 2>"$tmp/sync.err" |
 [[ -f $lost ]] || fail "the lost chunk was not copied again"
 python3 "$repo/tests/sync/mirror_check.py" "$mirror" secret || fail "the mirror is still torn"
 mirror_matches_plan "after a lost chunk"
+step "a plain one-shot rclone sync has none of these guarantees"
+# The same bucket with one `rclone sync`, a transfer at a time, names in
+# descending order (narinfos before chunks), watched while it runs.
+plain=$tmp/plain-mirror
+mkdir -p "$plain"
+(
+  while [[ ! -e $tmp/plain.done ]]; do
+    python3 "$repo/tests/sync/mirror_check.py" "$plain" secret >>"$tmp/plain.watch" || true
+    sleep 0.05
+  done
+) &
+watcher=$!
+rclone sync "$bucket" "$plain" --transfers 1 --checkers 1 --order-by name,descending --bwlimit 2M \
+  2>"$tmp/plain.err" || fail "rclone sync: $(cat "$tmp/plain.err")"
+touch "$tmp/plain.done"
+wait "$watcher"
+# The private cache has no narinfo in the bucket, but its chunks and manifest
+# are there (they are global): the plan leaves them out, rclone sync does not.
+tail -n +2 "$bucket/sync/plan" | cut -d' ' -f2 | sort >"$tmp/plan.keys"
+(cd "$plain" && find manifests chunks -type f | sort) | comm -23 - "$tmp/plan.keys" >"$tmp/plain.extra"
+grep -q '^manifests/' "$tmp/plain.extra" ||
+  fail "the plain sync copied no manifest outside the plan (the private path's)"
+grep -Eq "narinfo: (manifest|chunk) [0-9a-f]+ missing" "$tmp/plain.watch" ||
+  fail "the watcher saw no narinfo ahead of its chunks during the plain sync"
 echo "PASS"
