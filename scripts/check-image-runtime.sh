@@ -104,7 +104,8 @@ mkdir -p "$root/proc" "$root/dev"
 mknod -m 666 "$root/dev/null" c 1 3
 mknod -m 666 "$root/dev/zero" c 1 5
 mknod -m 666 "$root/dev/urandom" c 1 9
-mount -t proc proc "$root/proc" && proc_mounted=1 || fail "cannot mount /proc in the chroot for rclone"
+mount -t proc proc "$root/proc" || fail "cannot mount /proc in the chroot for rclone"
+proc_mounted=1
 as_user /usr/bin/rclone version >/dev/null || fail "rclone does not run in the chroot"
 as_user /usr/bin/jq --version >/dev/null || fail "jq does not run in the chroot"
 echo "check-image: rclone and jq run in the chroot"

@@ -3,7 +3,7 @@
 //
 // - every Kubernetes object against the API's OpenAPI schemas, compiled to
 //   ajv validators by the npm package kubernetes-models (pinned in
-//   package-lock.json; its README names the Kubernetes release);
+//   package-lock.json; 5.1.0 holds the Kubernetes 1.34 API);
 // - strictly, like `kubeconform -strict`: a field the schema does not
 //   declare is an error (the OpenAPI schemas allow extra fields, which the
 //   API server then drops silently, so a typo'd `livenessProbe` would pass);
@@ -270,5 +270,7 @@ if (problems.length) {
   console.log(`${dir}: ${problems.length} problem(s) in ${counted}`);
   process.exit(1);
 }
-const k8s = readFileSync(join(dirname(fileURLToPath(import.meta.resolve("kubernetes-models"))), "README.md"), "utf8").match(/kubernetes-(\d+\.\d+\.\d+)/)?.[1];
-console.log(`${dir}: valid (${counted}; schemas of Kubernetes ${k8s ?? "?"} from kubernetes-models)`);
+// The README's Kubernetes badge is stale (1.27.1); the package holds the 1.34
+// API (resource.k8s.io/v1, PodCertificateProjection): name the package.
+const models = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.resolve("kubernetes-models"))), "package.json"), "utf8"));
+console.log(`${dir}: valid (${counted}; schemas from kubernetes-models ${models.version})`);
