@@ -43,8 +43,13 @@ trap cleanup EXIT
 # Their dependency closure, as apt resolves it (Depends and Pre-Depends; both
 # sides of an alternative, so a little more than the image gets). Virtual
 # packages (<name>) are provided by a real one in the closure.
-mapfile -t closure < <(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
-  --no-breaks --no-replaces --no-enhances "${packages[@]}" | grep -E '^[a-z0-9]' | sort -u)
+depends() {
+  apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+    --no-breaks --no-replaces --no-enhances "${packages[@]}" 2>/dev/null | grep -E '^[a-z0-9]' | sort -u
+}
+# No package lists yet (a fresh machine): fetch them once.
+apt-cache show "${packages[@]}" >/dev/null 2>&1 || apt-get update -qq
+mapfile -t closure < <(depends)
 echo "check-image: ${#closure[@]} packages with dependencies; downloading"
 mkdir -p "$tmp/debs" "$tmp/root"
 # apt downloads as its sandbox user where it can write.
