@@ -8,15 +8,16 @@ export CCACHE_DIR ?= $(HOME)/.cache/nixedge-ccache
 export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 CMAKE_COMMON := -G Ninja -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 
-.PHONY: deps build build-native build-asan build-wasm build-wasm-tests run edge-dev test test-native test-asan bench fuzz format clean
+.PHONY: check-image deps build build-native build-asan build-wasm build-wasm-tests run edge-dev test test-native test-asan bench fuzz format clean
 
 deps:
 	@scripts/install-deps.sh
 
 build: deps build-native build-wasm
 
+# NATIVE_CMAKE_FLAGS: extra cmake options (the Dockerfile builds without tests).
 build-native:
-	cmake -S . -B build $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B build $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release $(NATIVE_CMAKE_FLAGS)
 	cmake --build build -j $(JOBS)
 
 # clang: the sanitizer build also carries the libFuzzer targets.
@@ -53,6 +54,11 @@ edge-dev: deps build-native
 test: deps build-native build-wasm build-wasm-tests build-asan
 	cd build && ctest --output-on-failure -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS)
+
+# The Dockerfile's runtime packages, unpacked into a chroot, run the built
+# server (no Docker engine needed; root and the Debian mirror are).
+check-image: deps build-native
+	scripts/check-image-runtime.sh build/bin/nixedge-server
 
 bench: deps build-native build-wasm
 	bench/run.sh
