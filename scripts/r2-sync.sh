@@ -26,7 +26,7 @@
 #   RCLONE         the rclone command (default: rclone); tests put a checker here
 #   RCLONE_FLAGS   extra flags for every rclone call (e.g. "--transfers 16")
 # Run by the r2-sync CronJob (k8s/r2-sync-cronjob.yaml); by hand:
-#   kubectl -n nixedge create job --from=cronjob/r2-sync r2-sync-manual
+#   kubectl -n nixedge create job --from=cronjob/nixedge-r2-sync r2-sync-manual
 set -euo pipefail
 
 if [[ $# -ne 2 ]]; then
