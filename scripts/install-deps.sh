@@ -24,6 +24,11 @@ DEBIAN_PACKAGES=(
   # statically, wrk drives the HTTP load. nginx is run by the benchmark only,
   # from a generated config on 127.0.0.1; the package's own service is unused.
   nginx wrk
+  # S3 storage: libcurl's SigV4 signing (CURLOPT_AWS_SIGV4)
+  libcurl4-openssl-dev
+  # a real S3 server for tests (tests/lib/rgw.sh): one Ceph monitor, one
+  # memstore OSD and the RADOS Gateway, run by the tests only on 127.0.0.1
+  ceph-mon ceph-osd radosgw ceph-common
 )
 
 missing=()
