@@ -11,6 +11,7 @@
 # DIR/env holds shell assignments (source it, or read it line by line):
 #   RGW_ENDPOINT=http://127.0.0.1:PORT  RGW_REGION=us-east-1  RGW_BUCKET=...
 #   RGW_ACCESS_KEY=...  RGW_SECRET_KEY=...  RGW_DIR=DIR
+#   RGW_OTHER_ACCESS_KEY=...  RGW_OTHER_SECRET_KEY=...  (a user with no access)
 # The keys are fixed test values: the gateway listens on 127.0.0.1 only.
 #
 # Why the settings below (docs/testing.md has the measured figures):
@@ -25,6 +26,10 @@ rgw_access_key=NIXEDGETESTACCESSKEY
 rgw_secret_key=nixedge-test-secret-key-0123456789abcdef
 rgw_bucket=nixedge-test
 rgw_region=us-east-1
+# A second user that owns nothing: the bucket answers it 403 even for a
+# missing key (a bucket that hides existence, for missing_on_403).
+rgw_other_access_key=NIXEDGETESTOTHERUSER
+rgw_other_secret_key=nixedge-test-other-secret-0123456789abcd
 
 rgw_free_port() {
   perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1:0")->sockport, "\n"'
@@ -166,6 +171,9 @@ PY
   radosgw-admin "${conf[@]}" user create --uid nixedge-test --display-name "nixedge tests" \
     --access-key "$rgw_access_key" --secret-key "$rgw_secret_key" >"$dir/log/user.out" 2>&1 ||
     rgw_die "radosgw-admin user create failed"
+  radosgw-admin "${conf[@]}" user create --uid nixedge-other --display-name "no access" \
+    --access-key "$rgw_other_access_key" --secret-key "$rgw_other_secret_key" \
+    >>"$dir/log/user.out" 2>&1 || rgw_die "radosgw-admin user create (second user) failed"
   rgw_mark user
   rgw_wait "radosgw to answer" 300 curl -s --max-time 1 -o /dev/null "$endpoint/"
   rgw_mark rgw
@@ -178,6 +186,8 @@ RGW_REGION=$rgw_region
 RGW_BUCKET=$rgw_bucket
 RGW_ACCESS_KEY=$rgw_access_key
 RGW_SECRET_KEY=$rgw_secret_key
+RGW_OTHER_ACCESS_KEY=$rgw_other_access_key
+RGW_OTHER_SECRET_KEY=$rgw_other_secret_key
 RGW_DIR=$dir
 EOF
   cat "$dir/env"
