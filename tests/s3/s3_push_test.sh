@@ -29,7 +29,8 @@ count_keys() { # prefix
   s3 GET "/$bucket?list-type=2&prefix=$1" | grep -o '<Key>' | wc -l
 }
 
-export NIXEDGE_TOKEN_HS256_SECRET=$(openssl rand -hex 32)
+NIXEDGE_TOKEN_HS256_SECRET=$(openssl rand -hex 32)
+export NIXEDGE_TOKEN_HS256_SECRET
 unset NIXEDGE_TOKEN_HS256_SECRET_BASE64 NIXEDGE_CONFIG NIXEDGE_DATABASE_URL
 export NIXEDGE_S3_ACCESS_KEY_ID=$RGW_ACCESS_KEY NIXEDGE_S3_SECRET_ACCESS_KEY=$RGW_SECRET_KEY
 cat >"$tmp/server.toml" <<TOML
