@@ -310,7 +310,8 @@ Result<S3Storage::Response> S3Storage::request(std::string_view method, std::str
         curl_easy_reset(curl);
         curl_slist* headers = nullptr;
         headers = curl_slist_append(headers, ("x-amz-content-sha256: " + payload_hash).c_str());
-        headers = curl_slist_append(headers, "Expect:"); // no 100-continue round trip
+        // No "Expect:" override here: curl 7.88 signs the headers of this list,
+        // including a blanked one it then does not send (RGW: SignatureDoesNotMatch).
         UploadSource source{body};
         DownloadSink sink{{}, max_body};
         char error_buffer[CURL_ERROR_SIZE] = {};
