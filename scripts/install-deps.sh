@@ -26,6 +26,11 @@ DEBIAN_PACKAGES=(
   nginx wrk
   # the sync job (scripts/r2-sync.sh) mirrors the lab bucket to R2 with rclone
   rclone
+  # S3 storage: libcurl's SigV4 signing (CURLOPT_AWS_SIGV4)
+  libcurl4-openssl-dev
+  # a real S3 server for tests (tests/lib/rgw.sh): one Ceph monitor, one
+  # memstore OSD and the RADOS Gateway, run by the tests only on 127.0.0.1
+  ceph-mon ceph-osd radosgw ceph-common
 )
 
 missing=()

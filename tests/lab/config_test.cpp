@@ -164,7 +164,7 @@ TEST_CASE("config: every key the server reads is documented in the reference fil
     auto rendered = toml::parse(render_config(parse_ok("")));
     std::vector<std::string> keys;
     collect_leaf_keys(rendered, "", keys);
-    CHECK(keys.size() == 24);
+    CHECK(keys.size() == 33);
     for (const auto& key : keys) {
         INFO("key " << key << " is missing from lab-server/server.toml");
         CHECK(documented.at_path(key));
@@ -437,9 +437,64 @@ TEST_CASE("config: NIXEDGE_DATABASE_URL replaces database.url", "[config]") {
 
 TEST_CASE("config: storage types", "[config]") {
     CHECK_THAT(parse_error("[storage]\ntype = \"s3\"\n"),
-               Catch::Contains("storage.type: \"s3\" storage is not supported yet"));
+               Catch::Contains("storage.s3.endpoint: is empty"));
     CHECK_THAT(parse_error("[storage]\ntype = \"gcs\"\n"),
                Catch::Contains("storage.type: \"gcs\" is not a storage type"));
+}
+
+TEST_CASE("config: S3 storage with its section and credentials from the environment", "[config]") {
+    constexpr std::string_view s3 = R"(
+[storage]
+type = "s3"
+[storage.s3]
+endpoint = "http://127.0.0.1:7480/"
+region = "lab"
+bucket = "nix-cache"
+addressing = "virtual-host"
+missing_on_403 = true
+max_idle_connections = 4
+max_attempts = 2
+connect_timeout = "2s"
+request_timeout = "30s"
+)";
+    FixedEnvironment env{{"NIXEDGE_S3_ACCESS_KEY_ID", "AKID"},
+                         {"NIXEDGE_S3_SECRET_ACCESS_KEY", " s3cr3t-value\n"}};
+    auto c = parse_ok(s3, env);
+    CHECK(c.storage.type == StorageType::s3);
+    CHECK(c.storage.s3.endpoint == "http://127.0.0.1:7480");
+    CHECK(c.storage.s3.region == "lab");
+    CHECK(c.storage.s3.bucket == "nix-cache");
+    CHECK(c.storage.s3.addressing == S3Addressing::virtual_host);
+    CHECK(c.storage.s3.missing_on_403);
+    CHECK(c.storage.s3.max_idle_connections == 4);
+    CHECK(c.storage.s3.max_attempts == 2);
+    CHECK(c.storage.s3.connect_timeout == 2s);
+    CHECK(c.storage.s3.request_timeout == 30s);
+    CHECK(c.storage.s3.access_key_id == "AKID");
+    CHECK(c.storage.s3.secret_access_key == "s3cr3t-value");
+    auto rendered = render_config(c);
+    CHECK_THAT(rendered, !Catch::Contains("s3cr3t") && !Catch::Contains("AKID"));
+    CHECK(parse_ok(rendered, env) == c);
+
+    // Without credentials, or with a bad endpoint or bucket: refused, no values shown.
+    CHECK_THAT(parse_error(s3),
+               Catch::Contains("NIXEDGE_S3_ACCESS_KEY_ID and NIXEDGE_S3_SECRET_ACCESS_KEY"));
+    FixedEnvironment half{{"NIXEDGE_S3_ACCESS_KEY_ID", "AKID"}};
+    CHECK_THAT(parse_error(s3, half),
+               Catch::Contains("NIXEDGE_S3_SECRET_ACCESS_KEY is unset or empty"));
+    CHECK_THAT(parse_error("[storage]\ntype = \"s3\"\n[storage.s3]\nendpoint = \"ftp://x\"\n"
+                           "bucket = \"B_ad\"\n",
+                           env),
+               Catch::Contains("storage.s3.endpoint: \"ftp://x\" is not http(s)://host[:port]") &&
+                   Catch::Contains("storage.s3.bucket: \"B_ad\" is not an S3 bucket name"));
+    CHECK_THAT(parse_error("[storage.s3]\naddressing = \"dns\"\n"),
+               Catch::Contains("storage.s3.addressing: \"dns\" is not an addressing style"));
+    CHECK_THAT(parse_error("[storage.s3]\nmissing_on_403 = 1\n"),
+               Catch::Contains("storage.s3.missing_on_403: expected a boolean, got an integer"));
+    CHECK_THAT(parse_error("[storage.s3]\nsecret_access_key = \"x\"\n"),
+               Catch::Contains("unknown key storage.s3.secret_access_key"));
+    // A local storage ignores the section's values (and needs no credentials).
+    CHECK(parse_ok("[storage.s3]\nbucket = \"x\"\n").storage.type == StorageType::local);
 }
 
 TEST_CASE("config: revoked token ids must be SHA-256 hex", "[config]") {

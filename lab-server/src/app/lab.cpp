@@ -3,6 +3,7 @@
 #include "metadata/sqlite_metadata_store.hpp"
 #include "nixedge/bucket_layout.hpp"
 #include "storage/local_storage.hpp"
+#include "storage/s3_storage.hpp"
 
 #include <openssl/rand.h>
 
@@ -11,6 +12,52 @@
 #include <system_error>
 
 namespace nixedge::lab {
+
+namespace {
+
+struct Bucket {
+    std::shared_ptr<Storage> storage;
+    std::shared_ptr<ObjectLister> lister;
+};
+
+template <class Backend> Bucket bucket_of(std::unique_ptr<Backend> backend) {
+    std::shared_ptr<Backend> shared = std::move(backend);
+    return Bucket{shared, shared};
+}
+
+Result<Bucket> open_storage(const ServerConfig::Storage& config) {
+    if (config.type == StorageType::local) {
+        auto storage = LocalStorage::open(config.path);
+        if (!storage)
+            return Error{storage.error().code, "cannot open the bucket directory " +
+                                                   config.path.string() + ": " +
+                                                   storage.error().detail};
+        return bucket_of(std::move(*storage));
+    }
+    const auto& s3 = config.s3;
+    S3Options options;
+    options.endpoint = s3.endpoint;
+    options.region = s3.region;
+    options.bucket = s3.bucket;
+    options.path_style = s3.addressing == S3Addressing::path;
+    options.access_key_id = s3.access_key_id;
+    options.secret_access_key = s3.secret_access_key;
+    options.missing_on_403 = s3.missing_on_403;
+    options.max_idle_connections = s3.max_idle_connections;
+    options.max_attempts = s3.max_attempts;
+    options.connect_timeout = s3.connect_timeout;
+    options.request_timeout = s3.request_timeout;
+    auto storage = S3Storage::open(std::move(options));
+    if (!storage)
+        return storage.error();
+    // Fail at start with the cause, not at the first push.
+    if (auto reachable = (*storage)->check_bucket(); !reachable)
+        return Error{reachable.error().code, "cannot use the S3 bucket " + s3.bucket + " at " +
+                                                 s3.endpoint + ": " + reachable.error().detail};
+    return bucket_of(std::move(*storage));
+}
+
+} // namespace
 
 Result<Lab> open_lab(const ServerConfig& config) {
     std::error_code ec;
@@ -24,13 +71,11 @@ Result<Lab> open_lab(const ServerConfig& config) {
     if (!metadata)
         return Error{metadata.error().code, "cannot open the database " + database.string() + ": " +
                                                 metadata.error().detail};
-    auto storage = LocalStorage::open(config.storage.path);
-    if (!storage)
-        return Error{storage.error().code, "cannot open the bucket directory " +
-                                               config.storage.path.string() + ": " +
-                                               storage.error().detail};
-    std::shared_ptr<LocalStorage> bucket = std::move(*storage);
-    return Lab{config, std::shared_ptr<MetadataStore>(std::move(*metadata)), bucket, bucket};
+    auto bucket = open_storage(config.storage);
+    if (!bucket)
+        return bucket.error();
+    return Lab{config, std::shared_ptr<MetadataStore>(std::move(*metadata)), bucket->storage,
+               bucket->lister};
 }
 
 Result<void> update_bucket(Lab& lab, OutboxDrainer& drainer) {

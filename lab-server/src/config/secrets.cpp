@@ -3,6 +3,7 @@
 #include "nixedge/encoding.hpp"
 
 #include <string>
+#include <utility>
 
 namespace nixedge::lab {
 namespace {
@@ -56,6 +57,27 @@ Result<std::optional<Bytes>> read_token_secret(const Environment& env) {
                               std::string(token_secret_base64_variable) +
                               " are both set and hold different keys; set only one");
     return *from_hex ? std::move(from_hex.value()) : std::move(from_base64.value());
+}
+
+Result<S3Credentials> read_s3_credentials(const Environment& env) {
+    S3Credentials credentials;
+    std::string missing;
+    for (auto [variable, out] :
+         {std::pair{s3_access_key_id_variable, &credentials.access_key_id},
+          std::pair{s3_secret_access_key_variable, &credentials.secret_access_key}}) {
+        auto value = env.get(variable);
+        auto text = value ? trim_whitespace(*value) : std::string_view{};
+        if (text.empty())
+            missing += (missing.empty() ? "" : " and ") + std::string(variable);
+        else
+            *out = std::string(text);
+    }
+    if (!missing.empty())
+        return make_error(ErrorCode::invalid_argument,
+                          "storage.type is \"s3\" but " + missing +
+                              (missing.find(" and ") != std::string::npos ? " are" : " is") +
+                              " unset or empty (the S3 credentials come from the environment)");
+    return credentials;
 }
 
 } // namespace nixedge::lab

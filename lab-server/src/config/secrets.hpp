@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace nixedge::lab {
@@ -24,6 +25,10 @@ inline constexpr std::string_view token_secret_base64_variable =
 // Replaces [database] url; the place for a URL that carries a password.
 inline constexpr std::string_view database_url_variable = "NIXEDGE_DATABASE_URL";
 
+// The S3 credentials when storage.type is "s3" (both required then).
+inline constexpr std::string_view s3_access_key_id_variable = "NIXEDGE_S3_ACCESS_KEY_ID";
+inline constexpr std::string_view s3_secret_access_key_variable = "NIXEDGE_S3_SECRET_ACCESS_KEY";
+
 // HS256 keys shorter than the hash output are guessable in principle (RFC 7518
 // section 3.2 requires at least 256 bits).
 inline constexpr std::size_t min_token_secret_bytes = 32;
@@ -32,5 +37,13 @@ inline constexpr std::size_t min_token_secret_bytes = 32;
 // secret file mounted into the environment often ends with a newline); a
 // variable that is set but empty is an error. Messages never contain the secret.
 Result<std::optional<Bytes>> read_token_secret(const Environment& env);
+
+struct S3Credentials {
+    std::string access_key_id;
+    std::string secret_access_key;
+};
+// Both variables, whitespace trimmed; an error names the variable that is
+// unset or empty, never a value.
+Result<S3Credentials> read_s3_credentials(const Environment& env);
 
 } // namespace nixedge::lab

@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <concepts>
 #include <fstream>
 #include <limits>
@@ -46,6 +47,16 @@ template <class Config, class Visitor> void visit_fields(Config& c, Visitor& v) 
     v("database.url", c.database.url);
     v("storage.type", c.storage.type);
     v("storage.path", c.storage.path);
+    v("storage.s3.endpoint", c.storage.s3.endpoint);
+    v("storage.s3.region", c.storage.s3.region);
+    v("storage.s3.bucket", c.storage.s3.bucket);
+    v("storage.s3.addressing", c.storage.s3.addressing);
+    v("storage.s3.missing_on_403", c.storage.s3.missing_on_403);
+    v("storage.s3.max_idle_connections", c.storage.s3.max_idle_connections,
+      Range<std::uint32_t>{0, 1024});
+    v("storage.s3.max_attempts", c.storage.s3.max_attempts, Range<std::uint32_t>{1, 20});
+    v("storage.s3.connect_timeout", c.storage.s3.connect_timeout, timeout);
+    v("storage.s3.request_timeout", c.storage.s3.request_timeout, timeout);
     v("chunking.min_size", c.chunking.sizes.min_size);
     v("chunking.avg_size", c.chunking.sizes.avg_size);
     v("chunking.max_size", c.chunking.sizes.max_size);
@@ -176,9 +187,33 @@ Result<void> read_value(const toml::node& node, StorageType& out) {
         out = StorageType::local;
         return {};
     }
-    if (text == "s3")
-        return invalid("\"s3\" storage is not supported yet; use \"local\"");
-    return invalid(in_quotes(text) + " is not a storage type; use \"local\"");
+    if (text == "s3") {
+        out = StorageType::s3;
+        return {};
+    }
+    return invalid(in_quotes(text) + " is not a storage type; use \"local\" or \"s3\"");
+}
+
+Result<void> read_value(const toml::node& node, S3Addressing& out) {
+    std::string text;
+    if (auto read = read_value(node, text); !read)
+        return read;
+    if (text == "path")
+        out = S3Addressing::path;
+    else if (text == "virtual-host")
+        out = S3Addressing::virtual_host;
+    else
+        return invalid(in_quotes(text) + " is not an addressing style; use \"path\" or " +
+                       "\"virtual-host\"");
+    return {};
+}
+
+Result<void> read_value(const toml::node& node, bool& out) {
+    const auto* flag = node.as_boolean();
+    if (flag == nullptr)
+        return wrong_type(node, "a boolean");
+    out = flag->get();
+    return {};
 }
 
 Result<void> read_value(const toml::node& node, std::vector<std::string>& out) {
@@ -230,7 +265,7 @@ class TomlReader {
 
     template <class T> void operator()(std::string_view key, T& field) {
         if (const auto* node = find(key)) {
-            if constexpr (std::is_integral_v<T>)
+            if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
                 report(key, read_integer(*node, field, full_range<T>()));
             else
                 report(key, read_value(*node, field));
@@ -324,8 +359,13 @@ class TomlWriter {
     static toml::value<std::string> to_toml(const ListenAddress& address) {
         return toml::value<std::string>(address.to_string());
     }
-    static toml::value<std::string> to_toml(StorageType) {
-        return toml::value<std::string>("local");
+    static toml::value<bool> to_toml(bool flag) { return toml::value<bool>(flag); }
+    static toml::value<std::string> to_toml(StorageType type) {
+        return toml::value<std::string>(type == StorageType::s3 ? "s3" : "local");
+    }
+    static toml::value<std::string> to_toml(S3Addressing addressing) {
+        return toml::value<std::string>(addressing == S3Addressing::virtual_host ? "virtual-host"
+                                                                                 : "path");
     }
     static toml::array to_toml(const std::vector<std::string>& values) {
         toml::array array;
@@ -413,6 +453,46 @@ void check_revoked_token_ids(const ServerConfig& config, std::vector<std::string
                              " is not a token id (the SHA-256 of the token, 64 lowercase hex)");
 }
 
+// S3 bucket names: 3..63 of a-z 0-9 . -, starting and ending with a letter or digit.
+bool is_bucket_name(std::string_view name) {
+    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    return name.size() >= 3 && name.size() <= 63 && alnum(name.front()) && alnum(name.back()) &&
+           std::all_of(name.begin(), name.end(),
+                       [&](char c) { return alnum(c) || c == '.' || c == '-'; });
+}
+
+// Only an "s3" storage reads [storage.s3] and the credentials.
+void check_s3(ServerConfig& config, const Environment& env, std::vector<std::string>& errors) {
+    if (config.storage.type != StorageType::s3)
+        return;
+    auto& s3 = config.storage.s3;
+    while (s3.endpoint.ends_with('/'))
+        s3.endpoint.pop_back();
+    std::string_view endpoint = s3.endpoint;
+    auto scheme_end = endpoint.find("://");
+    auto authority =
+        scheme_end == std::string_view::npos ? endpoint : endpoint.substr(scheme_end + 3);
+    if (s3.endpoint.empty())
+        errors.push_back("storage.s3.endpoint: is empty; storage.type \"s3\" needs one, e.g. "
+                         "\"https://s3.example.org\"");
+    else if ((!endpoint.starts_with("http://") && !endpoint.starts_with("https://")) ||
+             authority.empty() || authority.find_first_of("/?#@") != std::string_view::npos)
+        errors.push_back("storage.s3.endpoint: " + in_quotes(mask_password(s3.endpoint)) +
+                         " is not http(s)://host[:port] (no path, no user)");
+    if (!is_bucket_name(s3.bucket))
+        errors.push_back("storage.s3.bucket: " + in_quotes(s3.bucket) +
+                         " is not an S3 bucket name (3..63 of a-z 0-9 . -)");
+    if (s3.region.empty())
+        errors.push_back("storage.s3.region: is empty (RGW and MinIO accept \"us-east-1\")");
+    auto credentials = read_s3_credentials(env);
+    if (!credentials) {
+        errors.push_back(credentials.error().detail);
+        return;
+    }
+    s3.access_key_id = std::move(credentials->access_key_id);
+    s3.secret_access_key = std::move(credentials->secret_access_key);
+}
+
 void check_and_resolve(ServerConfig& config, const Environment& env,
                        std::vector<std::string>& errors) {
     if (auto valid = validate_chunker_params(config.chunking.sizes); !valid)
@@ -421,6 +501,7 @@ void check_and_resolve(ServerConfig& config, const Environment& env,
     config.storage.path = resolve_in(config.server.data_dir, config.storage.path);
     resolve_database(config, env, errors);
     check_revoked_token_ids(config, errors);
+    check_s3(config, env, errors);
     auto secret = read_token_secret(env);
     if (secret)
         config.auth.token_hs256_secret = std::move(secret.value());

@@ -45,8 +45,9 @@ struct ListenAddress {
 // "host:port" with host an IPv4 address, a name, or "[IPv6]". Nothing is resolved.
 Result<ListenAddress> parse_listen_address(std::string_view text);
 
-// "s3" is recognised but refused until the S3 backend exists.
-enum class StorageType { local };
+enum class StorageType { local, s3 };
+// How S3 URLs name the bucket: endpoint/bucket/key or bucket.endpoint/key.
+enum class S3Addressing { path, virtual_host };
 
 struct ServerConfig {
     // Per-request limits: anything larger is refused before it is read.
@@ -81,9 +82,26 @@ struct ServerConfig {
         std::filesystem::path sqlite_file() const;
         bool operator==(const Database&) const = default;
     };
+    // [storage.s3]: read only when storage.type is "s3" (then checked at load).
+    struct S3 {
+        std::string endpoint; // "http(s)://host[:port]"
+        std::string region = "us-east-1";
+        std::string bucket;
+        S3Addressing addressing = S3Addressing::path;
+        bool missing_on_403 = false; // 403 on HEAD/GET means "no such object"
+        std::uint32_t max_idle_connections = 16;
+        std::uint32_t max_attempts = 4; // per request, the first included
+        Seconds connect_timeout{5};
+        Seconds request_timeout{60};
+        // From the environment only (config/secrets.hpp); required for "s3".
+        std::string access_key_id;
+        std::string secret_access_key;
+        bool operator==(const S3&) const = default;
+    };
     struct Storage {
         StorageType type = StorageType::local;
         std::filesystem::path path = "bucket"; // relative: to data_dir
+        S3 s3;
         bool operator==(const Storage&) const = default;
     };
     struct Chunking {
