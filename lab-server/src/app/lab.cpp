@@ -1,5 +1,6 @@
 #include "app/lab.hpp"
 
+#include "metadata/postgres_metadata_store.hpp"
 #include "metadata/sqlite_metadata_store.hpp"
 #include "nixedge/bucket_layout.hpp"
 #include "storage/local_storage.hpp"
@@ -12,6 +13,27 @@
 
 namespace nixedge::lab {
 
+namespace {
+
+// database.url picks the store: postgresql:// (or postgres://) or a SQLite
+// file. Messages name the database without the URL's password.
+Result<std::shared_ptr<MetadataStore>> open_metadata(const ServerConfig& config) {
+    if (config.database.is_postgres()) {
+        auto store = PostgresMetadataStore::open(config.database.url);
+        if (!store)
+            return Error{store.error().code, "cannot open the database: " + store.error().detail};
+        return std::shared_ptr<MetadataStore>(std::move(*store));
+    }
+    auto database = config.database.sqlite_file();
+    auto store = SqliteMetadataStore::open(database);
+    if (!store)
+        return Error{store.error().code,
+                     "cannot open the database " + database.string() + ": " + store.error().detail};
+    return std::shared_ptr<MetadataStore>(std::move(*store));
+}
+
+} // namespace
+
 Result<Lab> open_lab(const ServerConfig& config) {
     std::error_code ec;
     std::filesystem::create_directories(config.server.data_dir, ec);
@@ -19,18 +41,16 @@ Result<Lab> open_lab(const ServerConfig& config) {
         return Error{ErrorCode::storage_unavailable, "cannot create the data directory " +
                                                          config.server.data_dir.string() + ": " +
                                                          ec.message()};
-    auto database = config.database.sqlite_file();
-    auto metadata = SqliteMetadataStore::open(database);
+    auto metadata = open_metadata(config);
     if (!metadata)
-        return Error{metadata.error().code, "cannot open the database " + database.string() + ": " +
-                                                metadata.error().detail};
+        return metadata.error();
     auto storage = LocalStorage::open(config.storage.path);
     if (!storage)
         return Error{storage.error().code, "cannot open the bucket directory " +
                                                config.storage.path.string() + ": " +
                                                storage.error().detail};
     std::shared_ptr<LocalStorage> bucket = std::move(*storage);
-    return Lab{config, std::shared_ptr<MetadataStore>(std::move(*metadata)), bucket, bucket};
+    return Lab{config, std::move(*metadata), bucket, bucket};
 }
 
 Result<void> update_bucket(Lab& lab, OutboxDrainer& drainer) {

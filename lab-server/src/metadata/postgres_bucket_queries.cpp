@@ -1,0 +1,100 @@
+// Whole-bucket queries: totals for metrics, and the sync plan (what the edge
+// caches reach, read in one snapshot).
+#include "metadata/postgres_metadata_store.hpp"
+
+#include "metadata/postgres_rows.hpp"
+#include "nixedge/bucket_layout.hpp"
+
+namespace nixedge::lab {
+
+using namespace postgres_rows;
+
+namespace {
+
+// Paths of caches on the edge (public and edge-enabled), in publish order.
+constexpr const char* edge_paths = "SELECT p.manifest_hash, c.name, p.store_hash FROM paths p "
+                                   "JOIN caches c ON c.id = p.cache_id "
+                                   "WHERE c.is_public AND c.edge_enabled";
+
+Result<void> add_hash_keys(PostgresConnection& c, const std::string& sql,
+                           std::string (*key_of)(const Sha256Digest&),
+                           std::vector<std::string>& keys) {
+    auto q = c.query(sql);
+    auto hashes = all_texts(q);
+    if (!hashes)
+        return hashes.error();
+    for (const auto& text : *hashes) {
+        auto digest = digest_from_hex(text);
+        if (!digest)
+            return digest.error();
+        keys.push_back(key_of(*digest));
+    }
+    return {};
+}
+
+Result<void> add_cache_keys(PostgresConnection& c, std::vector<std::string>& keys) {
+    auto q = c.query("SELECT name FROM caches WHERE is_public AND edge_enabled "
+                     "ORDER BY name");
+    auto names = all_texts(q);
+    if (!names)
+        return names.error();
+    for (const auto& name : *names)
+        keys.push_back(bucket_key::nix_cache_info(name));
+    return {};
+}
+
+Result<void> add_path_keys(PostgresConnection& c, std::vector<std::string>& keys) {
+    auto q = c.query("SELECT c.name, p.store_hash, l.manifest_hash IS NOT NULL FROM paths p "
+                     "JOIN caches c ON c.id = p.cache_id "
+                     "LEFT JOIN nar_listings l ON l.manifest_hash = p.manifest_hash "
+                     "WHERE c.is_public AND c.edge_enabled ORDER BY p.id");
+    for (;;) {
+        auto row = q.step();
+        if (!row)
+            return row.error();
+        if (!*row)
+            return {};
+        auto cache = q.text(0);
+        auto store_hash = q.text(1);
+        keys.push_back(bucket_key::narinfo(cache, store_hash));
+        if (q.boolean(2))
+            keys.push_back(bucket_key::listing(cache, store_hash));
+    }
+}
+
+} // namespace
+
+Result<StorageTotals> PostgresMetadataStore::storage_totals() {
+    return pool_.read([&](PostgresConnection& c) -> Result<StorageTotals> {
+        auto q = c.query("SELECT count(*), coalesce(sum(stored_size), 0), "
+                         "coalesce(sum(raw_size), 0), (SELECT count(*) FROM nars), "
+                         "(SELECT count(*) FROM paths) FROM chunks WHERE state = 'stored'");
+        auto row = q.step();
+        if (!row)
+            return row.error();
+        return StorageTotals{q.uint64(0), q.uint64(1), q.uint64(2), q.uint64(3), q.uint64(4)};
+    });
+}
+
+Result<SyncPlan> PostgresMetadataStore::edge_plan() {
+    return pool_.read([&](PostgresConnection& c) -> Result<SyncPlan> {
+        SyncPlan plan;
+        auto manifests = std::string("SELECT DISTINCT e.manifest_hash FROM (") + edge_paths +
+                         ") e ORDER BY e.manifest_hash";
+        auto chunks = std::string("SELECT DISTINCT nc.chunk_hash FROM nar_chunks nc WHERE "
+                                  "nc.manifest_hash IN (SELECT e.manifest_hash FROM (") +
+                      edge_paths + ") e) ORDER BY nc.chunk_hash";
+        if (auto ok = add_hash_keys(c, chunks, bucket_key::chunk, plan.immutable_keys); !ok)
+            return ok.error();
+        if (auto ok = add_hash_keys(c, manifests, bucket_key::manifest, plan.immutable_keys); !ok)
+            return ok.error();
+        plan.mutable_keys.push_back(bucket_key::layout_marker());
+        if (auto ok = add_cache_keys(c, plan.mutable_keys); !ok)
+            return ok.error();
+        if (auto ok = add_path_keys(c, plan.mutable_keys); !ok)
+            return ok.error();
+        return plan;
+    });
+}
+
+} // namespace nixedge::lab

@@ -1,0 +1,515 @@
+// Content shared by every cache: chunk claims, NARs (manifests) and their
+// chunk lists, and uploads staged until their narinfo arrives.
+#include "metadata/postgres_metadata_store.hpp"
+
+#include "metadata/postgres_rows.hpp"
+
+#include <algorithm>
+#include <map>
+#include <unordered_set>
+
+namespace nixedge::lab {
+
+using namespace postgres_rows;
+
+namespace {
+
+Result<void> validate_claim(const ChunkClaimRequest& r) {
+    auto valid = [](std::uint64_t size) { return size >= 1 && size <= max_manifest_chunk_size; };
+    if (!valid(r.raw_size) || !valid(r.stored_size))
+        return make_error(ErrorCode::invalid_argument,
+                          "chunk " + hex(r.hash) + ": sizes must be between 1 and 2^30");
+    return {};
+}
+
+ChunkState chunk_state(const std::string& text) {
+    return text == "stored" ? ChunkState::stored : ChunkState::claimed;
+}
+
+struct ChunkRow {
+    std::uint64_t raw_size = 0;
+    std::uint64_t stored_size = 0;
+    ChunkState state = ChunkState::claimed;
+    std::int64_t claim_id = 0;
+    UnixTime claimed_at = 0;
+};
+
+Result<ChunkRow> read_chunk_row(PostgresConnection& c, const std::string& hash) {
+    auto q = c.query("SELECT raw_size, stored_size, state, claim_id, claimed_at "
+                     "FROM chunks WHERE hash = ?",
+                     hash);
+    auto row = q.step();
+    if (!row)
+        return row.error();
+    if (!*row)
+        return make_error(ErrorCode::internal, "chunk " + hash + " vanished during its claim");
+    return ChunkRow{q.uint64(0), q.uint64(1), chunk_state(q.text(2)), q.int64(3), q.int64(4)};
+}
+
+// Takes over a dead claim. Compare-and-set on its id: under read committed a
+// second taker waits for the first, re-reads the row and changes nothing.
+Result<ChunkClaim> take_over(PostgresConnection& c, const std::string& hash,
+                             const ChunkClaimRequest& r, const ChunkRow& dead, UnixTime now) {
+    auto taken = c.run("UPDATE chunks SET stored_size = ?, claim_id = claim_id + 1, "
+                       "claimed_at = ? WHERE hash = ? AND claim_id = ? AND state = 'claimed'",
+                       r.stored_size, now, hash, dead.claim_id);
+    if (!taken)
+        return taken.error();
+    if (c.changes() == 0)
+        return ChunkClaim{ChunkClaimOutcome::claimed_by_other, dead.claim_id, dead.stored_size};
+    return ChunkClaim{ChunkClaimOutcome::claimed_by_me, dead.claim_id + 1, r.stored_size};
+}
+
+// Only a chunk that fsck reset for re-upload can be a claim that NARs use.
+Result<bool> chunk_in_use(PostgresConnection& c, const std::string& hash) {
+    auto q = c.query("SELECT 1 FROM nar_chunks WHERE chunk_hash = ? LIMIT 1", hash);
+    return q.step();
+}
+
+// Recorded manifests (and their names, and FileSize) carry the stored size of
+// a chunk they use, so its replacement must have exactly that size.
+Result<void> check_replacement_size(PostgresConnection& c, const std::string& hash,
+                                    const ChunkClaimRequest& r, const ChunkRow& dead) {
+    if (r.stored_size == dead.stored_size)
+        return {};
+    auto in_use = chunk_in_use(c, hash);
+    if (!in_use)
+        return in_use.error();
+    if (!*in_use)
+        return {};
+    return make_error(ErrorCode::conflict,
+                      "chunk " + hash + " is used by recorded NARs with a stored size of " +
+                          std::to_string(dead.stored_size) + " bytes; this frame has " +
+                          std::to_string(r.stored_size) +
+                          " (compress it at the zstd level and version it was first stored with)");
+}
+
+Result<ChunkClaim> claim_one(PostgresConnection& c, const ChunkClaimRequest& r, UnixTime now,
+                             std::int64_t timeout) {
+    const auto hash = hex(r.hash);
+    // Portable first-writer-wins: the insert that lands creates the claim.
+    auto inserted = c.run("INSERT INTO chunks "
+                          "(hash, raw_size, stored_size, state, claim_id, claimed_at) "
+                          "VALUES (?, ?, ?, 'claimed', 1, ?) ON CONFLICT (hash) DO NOTHING",
+                          hash, r.raw_size, r.stored_size, now);
+    if (!inserted)
+        return inserted.error();
+    if (c.changes() == 1)
+        return ChunkClaim{ChunkClaimOutcome::claimed_by_me, 1, r.stored_size};
+
+    auto existing = read_chunk_row(c, hash);
+    if (!existing)
+        return existing.error();
+    if (existing->raw_size != r.raw_size)
+        return make_error(ErrorCode::invalid_argument, "chunk " + hash +
+                                                           " is recorded with raw size " +
+                                                           std::to_string(existing->raw_size) +
+                                                           ", not " + std::to_string(r.raw_size));
+    if (existing->state == ChunkState::stored)
+        return ChunkClaim{ChunkClaimOutcome::already_stored, existing->claim_id,
+                          existing->stored_size};
+    if (existing->claimed_at > now - timeout)
+        return ChunkClaim{ChunkClaimOutcome::claimed_by_other, existing->claim_id,
+                          existing->stored_size};
+    if (auto ok = check_replacement_size(c, hash, r, *existing); !ok)
+        return ok.error();
+    return take_over(c, hash, r, *existing, now);
+}
+
+constexpr std::string_view chunk_columns =
+    "hash, raw_size, stored_size, state, claim_id, claimed_at, stored_at";
+
+// A row selected with chunk_columns.
+Result<ChunkRecord> chunk_record(const PostgresQuery& q) {
+    auto hash = digest_from_hex(q.text(0));
+    if (!hash)
+        return hash.error();
+    std::optional<UnixTime> stored_at;
+    if (!q.is_null(6))
+        stored_at = q.int64(6);
+    return ChunkRecord{*hash,      q.uint64(1), q.uint64(2), chunk_state(q.text(3)),
+                       q.int64(4), q.int64(5),  stored_at};
+}
+
+constexpr std::string_view nar_columns =
+    "manifest_hash, nar_hash, nar_size, file_size, chunk_count, created_at";
+
+// A row selected with nar_columns.
+Result<NarRecord> nar_record(const PostgresQuery& q) {
+    auto manifest_hash = digest_from_hex(q.text(0));
+    auto nar_hash = digest_from_hex(q.text(1));
+    if (!manifest_hash || !nar_hash)
+        return manifest_hash ? nar_hash.error() : manifest_hash.error();
+    return NarRecord{*manifest_hash, *nar_hash, q.uint64(2), q.uint64(3), q.uint64(4), q.int64(5)};
+}
+
+// Every row a query returns, each made by `make`.
+template <class Record, class Make>
+Result<std::vector<Record>> all_records(PostgresQuery& q, Make make) {
+    std::vector<Record> records;
+    for (;;) {
+        auto next = q.step();
+        if (!next)
+            return next.error();
+        if (!*next)
+            return records;
+        auto record = make(q);
+        if (!record)
+            return record.error();
+        records.push_back(std::move(record).value());
+    }
+}
+
+// Every hex hash sorts after "", so no `after` starts at the beginning.
+std::string after_text(const std::optional<Sha256Digest>& after) {
+    return after ? hex(*after) : std::string();
+}
+
+Result<void> mark_one(PostgresConnection& c, const ChunkStoredRequest& r, UnixTime now) {
+    const auto hash = hex(r.hash);
+    auto updated = c.run("UPDATE chunks SET state = 'stored', stored_at = ? "
+                         "WHERE hash = ? AND claim_id = ? AND state = 'claimed'",
+                         now, hash, r.claim_id);
+    if (!updated)
+        return updated;
+    if (c.changes() == 1)
+        return {};
+    auto q = c.query("SELECT state, claim_id FROM chunks WHERE hash = ?", hash);
+    auto row = q.step();
+    if (!row)
+        return row.error();
+    if (!*row)
+        return make_error(ErrorCode::not_found, "no claim on chunk " + hash);
+    if (q.text(0) == "stored" && q.int64(1) == r.claim_id)
+        return {}; // marked already, by this same claim
+    return make_error(ErrorCode::conflict,
+                      "the claim on chunk " + hash + " was taken over; use the chunk as recorded");
+}
+
+// Every chunk of a manifest must be stored, with the sizes the manifest gives.
+Result<void> check_chunks_stored(PostgresConnection& c, const ChunkManifest& manifest) {
+    std::unordered_set<std::string> checked;
+    for (const auto& chunk : manifest.chunks) {
+        auto hash = hex(chunk.hash);
+        if (!checked.insert(hash).second)
+            continue;
+        auto q = c.query("SELECT raw_size, stored_size, state FROM chunks WHERE hash = ?", hash);
+        auto row = q.step();
+        if (!row)
+            return row.error();
+        if (!*row || q.text(2) != "stored")
+            return make_error(ErrorCode::invalid_argument, "chunk " + hash + " is not stored");
+        if (q.uint64(0) != chunk.raw_size || q.uint64(1) != chunk.stored_size)
+            return make_error(ErrorCode::invalid_argument,
+                              "chunk " + hash + " is stored with other sizes than the manifest's");
+    }
+    return {};
+}
+
+Result<void> insert_nar(PostgresConnection& c, const std::string& manifest_hash,
+                        const ChunkManifest& manifest, UnixTime now) {
+    auto inserted = c.run("INSERT INTO nars "
+                          "(manifest_hash, nar_hash, nar_size, file_size, chunk_count, created_at) "
+                          "VALUES (?, ?, ?, ?, ?, ?)",
+                          manifest_hash, hex(manifest.nar_hash), manifest.nar_size,
+                          manifest.stored_size(), manifest.chunks.size(), now);
+    if (!inserted)
+        return inserted;
+    for (std::size_t seq = 0; seq < manifest.chunks.size(); ++seq)
+        if (auto ok = c.run("INSERT INTO nar_chunks (manifest_hash, seq, chunk_hash) "
+                            "VALUES (?, ?, ?)",
+                            manifest_hash, seq, hex(manifest.chunks[seq].hash));
+            !ok)
+            return ok;
+    return {};
+}
+
+Result<void> insert_listing(PostgresConnection& c, const std::string& manifest_hash,
+                            std::optional<std::string_view> listing) {
+    if (!listing)
+        return {};
+    return c.run("INSERT INTO nar_listings (manifest_hash, listing) VALUES (?, ?) "
+                 "ON CONFLICT (manifest_hash) DO NOTHING",
+                 manifest_hash, *listing);
+}
+
+Result<bool> nar_exists(PostgresConnection& c, const std::string& manifest_hash) {
+    auto q = c.query("SELECT 1 FROM nars WHERE manifest_hash = ?", manifest_hash);
+    return q.step();
+}
+
+constexpr std::string_view staged_select =
+    "SELECT s.url, s.manifest_hash, n.nar_hash, n.nar_size, s.created_at, s.expires_at "
+    "FROM staged_uploads s JOIN caches c ON c.id = s.cache_id "
+    "JOIN nars n ON n.manifest_hash = s.manifest_hash "
+    "WHERE c.name = ? AND s.url = ? AND s.expires_at > ?";
+
+Result<std::optional<StagedUpload>> find_staged_row(PostgresConnection& c, std::string_view cache,
+                                                    std::string_view url, UnixTime now) {
+    auto q = c.query(staged_select, cache, url, now);
+    auto row = q.step();
+    if (!row)
+        return row.error();
+    if (!*row)
+        return std::optional<StagedUpload>();
+    auto manifest_hash = digest_from_hex(q.text(1));
+    auto nar_hash = digest_from_hex(q.text(2));
+    if (!manifest_hash || !nar_hash)
+        return manifest_hash ? nar_hash.error() : manifest_hash.error();
+    return std::optional<StagedUpload>(StagedUpload{std::string(cache), q.text(0), *manifest_hash,
+                                                    *nar_hash, q.uint64(3), q.int64(4),
+                                                    q.int64(5)});
+}
+
+} // namespace
+
+Result<std::vector<ChunkClaim>>
+PostgresMetadataStore::claim_chunks(std::span<const ChunkClaimRequest> requests) {
+    for (const auto& request : requests)
+        if (auto ok = validate_claim(request); !ok)
+            return ok.error();
+    const auto now = options_.clock();
+    const auto timeout = static_cast<std::int64_t>(options_.chunk_claim_timeout.count());
+    // Rows are claimed in hash order, whatever the request order: two
+    // replicas claiming overlapping batches then wait for each other in one
+    // direction only and never deadlock. The first request of a repeated hash
+    // is the one claimed (a stable sort keeps request order among equals).
+    std::vector<std::size_t> order(requests.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return requests[a].hash < requests[b].hash;
+    });
+    // Unsynced: a claim lost in a crash only lets the chunk be claimed again.
+    return pool_.write_unsynced([&](PostgresConnection& c) -> Result<std::vector<ChunkClaim>> {
+        // A hash repeated in the batch gets its first answer again, not
+        // "claimed by other" from the claim this batch just made.
+        std::map<Sha256Digest, ChunkClaim> seen;
+        for (auto index : order) {
+            const auto& request = requests[index];
+            if (seen.contains(request.hash))
+                continue;
+            auto claim = claim_one(c, request, now, timeout);
+            if (!claim)
+                return claim.error();
+            seen.emplace(request.hash, *claim);
+        }
+        std::vector<ChunkClaim> claims;
+        for (const auto& request : requests)
+            claims.push_back(seen.at(request.hash));
+        return claims;
+    });
+}
+
+Result<void>
+PostgresMetadataStore::mark_chunks_stored(std::span<const ChunkStoredRequest> requests) {
+    const auto now = options_.clock();
+    // Unsynced: record_nar's durable commit, which every use of the chunk
+    // waits for, syncs the mark with it; a mark lost in a crash leaves a chunk
+    // that no manifest names, to be taken over or collected.
+    return pool_.write_unsynced([&](PostgresConnection& c) -> Result<void> {
+        for (const auto& request : requests)
+            if (auto ok = mark_one(c, request, now); !ok)
+                return ok;
+        return {};
+    });
+}
+
+Result<std::optional<ChunkRecord>> PostgresMetadataStore::get_chunk(const Sha256Digest& hash) {
+    return pool_.read([&](PostgresConnection& c) -> Result<std::optional<ChunkRecord>> {
+        auto q = c.query("SELECT " + std::string(chunk_columns) + " FROM chunks WHERE hash = ?",
+                         hex(hash));
+        auto row = q.step();
+        if (!row)
+            return row.error();
+        if (!*row)
+            return std::optional<ChunkRecord>();
+        auto record = chunk_record(q);
+        if (!record)
+            return record.error();
+        return std::optional<ChunkRecord>(std::move(record).value());
+    });
+}
+
+Result<Sha256Digest> PostgresMetadataStore::record_nar(const ChunkManifest& manifest,
+                                                       std::optional<std::string_view> listing) {
+    // The name is computed here from the canonical encoding, so a recorded
+    // hash always names the bytes the manifest object holds.
+    auto encoded = encode_manifest(manifest);
+    if (!encoded)
+        return encoded.error();
+    const auto digest = Sha256::digest(as_bytes(*encoded));
+    const auto manifest_hash = hex(digest);
+    const auto now = options_.clock();
+    return pool_.write([&](PostgresConnection& c) -> Result<Sha256Digest> {
+        auto exists = nar_exists(c, manifest_hash);
+        if (!exists)
+            return exists.error();
+        if (!*exists) {
+            if (auto ok = check_chunks_stored(c, manifest); !ok)
+                return ok.error();
+            if (auto ok = insert_nar(c, manifest_hash, manifest, now); !ok)
+                return ok.error();
+        }
+        if (auto ok = insert_listing(c, manifest_hash, listing); !ok)
+            return ok.error();
+        return digest;
+    });
+}
+
+Result<std::optional<NarRecord>> PostgresMetadataStore::get_nar(const Sha256Digest& manifest_hash) {
+    return pool_.read([&](PostgresConnection& c) -> Result<std::optional<NarRecord>> {
+        auto q =
+            c.query("SELECT " + std::string(nar_columns) + " FROM nars WHERE manifest_hash = ?",
+                    hex(manifest_hash));
+        auto row = q.step();
+        if (!row)
+            return row.error();
+        if (!*row)
+            return std::optional<NarRecord>();
+        auto record = nar_record(q);
+        if (!record)
+            return record.error();
+        return std::optional<NarRecord>(std::move(record).value());
+    });
+}
+
+Result<std::optional<ChunkManifest>>
+PostgresMetadataStore::manifest(const Sha256Digest& manifest_hash) {
+    return pool_.read([&](PostgresConnection& c) -> Result<std::optional<ChunkManifest>> {
+        const auto key = hex(manifest_hash);
+        auto nar = c.query("SELECT nar_hash, nar_size FROM nars WHERE manifest_hash = ?", key);
+        auto found = nar.step();
+        if (!found)
+            return found.error();
+        if (!*found)
+            return std::optional<ChunkManifest>();
+        ChunkManifest manifest;
+        auto nar_hash = digest_from_hex(nar.text(0));
+        if (!nar_hash)
+            return nar_hash.error();
+        manifest.nar_hash = *nar_hash;
+        manifest.nar_size = nar.uint64(1);
+        auto q = c.query("SELECT c.hash, c.raw_size, c.stored_size FROM nar_chunks n "
+                         "JOIN chunks c ON c.hash = n.chunk_hash "
+                         "WHERE n.manifest_hash = ? ORDER BY n.seq",
+                         key);
+        while (true) {
+            auto next = q.step();
+            if (!next)
+                return next.error();
+            if (!*next)
+                return std::optional<ChunkManifest>(std::move(manifest));
+            auto hash = digest_from_hex(q.text(0));
+            if (!hash)
+                return hash.error();
+            manifest.chunks.push_back(ChunkRef{*hash, q.uint64(1), q.uint64(2)});
+        }
+    });
+}
+
+Result<std::vector<ChunkRecord>>
+PostgresMetadataStore::list_chunks(const std::optional<Sha256Digest>& after, std::size_t limit) {
+    return pool_.read([&](PostgresConnection& c) {
+        auto q = c.query("SELECT " + std::string(chunk_columns) +
+                             " FROM chunks WHERE hash > ? ORDER BY hash LIMIT ?",
+                         after_text(after), limit);
+        return all_records<ChunkRecord>(q, chunk_record);
+    });
+}
+
+Result<std::vector<NarRecord>>
+PostgresMetadataStore::list_nars(const std::optional<Sha256Digest>& after, std::size_t limit) {
+    return pool_.read([&](PostgresConnection& c) {
+        auto q = c.query("SELECT " + std::string(nar_columns) +
+                             " FROM nars WHERE manifest_hash > ? ORDER BY manifest_hash LIMIT ?",
+                         after_text(after), limit);
+        return all_records<NarRecord>(q, nar_record);
+    });
+}
+
+Result<std::vector<ChunkUse>> PostgresMetadataStore::chunk_uses(const Sha256Digest& hash,
+                                                                std::size_t limit) {
+    return pool_.read([&](PostgresConnection& c) {
+        auto q = c.query("SELECT DISTINCT nc.manifest_hash, c.name, p.store_path "
+                         "FROM nar_chunks nc "
+                         "LEFT JOIN paths p ON p.manifest_hash = nc.manifest_hash "
+                         "LEFT JOIN caches c ON c.id = p.cache_id "
+                         "WHERE nc.chunk_hash = ? "
+                         "ORDER BY nc.manifest_hash, c.name, p.store_path LIMIT ?",
+                         hex(hash), limit);
+        return all_records<ChunkUse>(q, [](const PostgresQuery& row) -> Result<ChunkUse> {
+            auto manifest_hash = digest_from_hex(row.text(0));
+            if (!manifest_hash)
+                return manifest_hash.error();
+            return ChunkUse{*manifest_hash, row.text(1), row.text(2)};
+        });
+    });
+}
+
+Result<bool> PostgresMetadataStore::reset_chunk_for_upload(const Sha256Digest& hash) {
+    const auto timeout = static_cast<std::int64_t>(options_.chunk_claim_timeout.count());
+    // The epoch is older than any claim timeout on any replica's clock; a
+    // test clock near the epoch gets a time older than its own timeout.
+    const auto dead_since = std::min<UnixTime>(0, options_.clock() - timeout);
+    return pool_.write([&](PostgresConnection& c) -> Result<bool> {
+        auto reset = c.run("UPDATE chunks SET state = 'claimed', claim_id = claim_id + 1, "
+                           "claimed_at = ?, stored_at = NULL WHERE hash = ? AND state = 'stored'",
+                           dead_since, hex(hash));
+        if (!reset)
+            return reset.error();
+        return c.changes() == 1;
+    });
+}
+
+Result<StagedUpload> PostgresMetadataStore::stage_upload(std::string_view cache,
+                                                         std::string_view url,
+                                                         const Sha256Digest& manifest_hash,
+                                                         std::chrono::seconds ttl) {
+    if (url.empty() || ttl.count() <= 0)
+        return make_error(ErrorCode::invalid_argument, "a staged upload needs a URL and a TTL");
+    const auto now = options_.clock();
+    return pool_.write([&](PostgresConnection& c) -> Result<StagedUpload> {
+        auto row = require_cache(c, cache);
+        if (!row)
+            return row.error();
+        const auto key = hex(manifest_hash);
+        auto exists = nar_exists(c, key);
+        if (!exists)
+            return exists.error();
+        if (!*exists)
+            return make_error(ErrorCode::not_found, "no NAR with manifest " + key);
+        // Nix retries an upload under the same URL: the newest one stands.
+        auto staged = c.run("INSERT INTO staged_uploads "
+                            "(cache_id, url, manifest_hash, created_at, expires_at) "
+                            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (cache_id, url) DO UPDATE SET "
+                            "manifest_hash = excluded.manifest_hash, "
+                            "created_at = excluded.created_at, expires_at = excluded.expires_at",
+                            row->id, url, key, now, now + ttl.count());
+        if (!staged)
+            return staged.error();
+        auto found = find_staged_row(c, cache, url, now);
+        if (!found)
+            return found.error();
+        if (!*found)
+            return make_error(ErrorCode::internal, "a staged upload vanished in its transaction");
+        return std::move(**found);
+    });
+}
+
+Result<std::optional<StagedUpload>> PostgresMetadataStore::find_staged(std::string_view cache,
+                                                                       std::string_view url) {
+    const auto now = options_.clock();
+    return pool_.read([&](PostgresConnection& c) { return find_staged_row(c, cache, url, now); });
+}
+
+Result<std::size_t> PostgresMetadataStore::expire_staged(UnixTime now) {
+    return pool_.write([&](PostgresConnection& c) -> Result<std::size_t> {
+        auto removed = c.run("DELETE FROM staged_uploads WHERE expires_at <= ?", now);
+        if (!removed)
+            return removed.error();
+        return static_cast<std::size_t>(c.changes());
+    });
+}
+
+} // namespace nixedge::lab
