@@ -195,7 +195,8 @@ PostgresQuery::PostgresQuery(PostgresConnection* connection, std::string_view sq
 PostgresQuery::PostgresQuery(PostgresQuery&& other) noexcept
     : connection_(other.connection_), sql_(std::move(other.sql_)),
       values_(std::move(other.values_)), formats_(std::move(other.formats_)),
-      result_(std::exchange(other.result_, nullptr)), row_(other.row_), rows_(other.rows_) {}
+      result_(std::exchange(other.result_, nullptr)), row_(other.row_), rows_(other.rows_),
+      error_(std::move(other.error_)) {}
 
 PostgresQuery::~PostgresQuery() {
     if (result_)
@@ -256,11 +257,12 @@ Result<void> PostgresQuery::execute() {
 }
 
 Result<bool> PostgresQuery::step() {
+    if (error_)
+        return *error_;
     if (!result_) {
         if (auto ok = execute(); !ok) {
-            rows_ = 0;
-            row_ = 0;
-            return ok.error();
+            error_ = ok.error();
+            return *error_;
         }
     }
     if (row_ + 1 >= rows_) {

@@ -74,6 +74,7 @@ class PostgresQuery {
     PGresult* result_ = nullptr;
     int row_ = -1;
     int rows_ = 0;
+    std::optional<Error> error_; // a failed execution, reported by every later step()
 };
 
 class PostgresConnection {
