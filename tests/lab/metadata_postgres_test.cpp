@@ -336,6 +336,63 @@ TEST_CASE("postgres: the store recovers after the server restarts", "[postgres]"
               .value() == PublishOutcome::published);
     CHECK(store.narinfo("main", test::store_hash("a")).value().has_value());
 
+    // Restarted while a writer publishes path after path: the calls in
+    // flight may fail, as database_unavailable only, and the writer goes on
+    // once the server is back. A publish whose COMMIT was cut off may have
+    // committed: it is then "unchanged" when pushed again.
+    std::atomic<bool> stop{false};
+    std::atomic<int> ok{0}, unavailable{0}, other{0};
+    std::thread writer([&] {
+        for (int i = 0; !stop || i < 5; ++i) {
+            test::RecordedNar nar;
+            const std::string piece = "running " + std::to_string(i);
+            nar.manifest.chunks.push_back({test::digest_of(piece), piece.size(), 4});
+            nar.manifest.nar_hash = test::digest_of(piece);
+            nar.manifest.nar_size = piece.size();
+            auto step = [&]() -> Result<void> {
+                auto claim = store.claim_chunk(test::digest_of(piece), piece.size(), 4);
+                if (!claim)
+                    return claim.error();
+                if (claim->outcome == ChunkClaimOutcome::claimed_by_me)
+                    if (auto marked =
+                            store.mark_chunk_stored(test::digest_of(piece), claim->claim_id);
+                        !marked)
+                        return marked;
+                auto hash = store.record_nar(nar.manifest, std::nullopt);
+                if (!hash)
+                    return hash.error();
+                nar.manifest_hash = *hash;
+                auto info =
+                    test::make_narinfo(test::store_path("run-" + std::to_string(i)), nar, key);
+                auto published = store.publish_path("main", info, std::nullopt);
+                if (!published)
+                    return published.error();
+                return {};
+            };
+            // Pushed again until it lands, as a client retries.
+            for (int attempt = 0; attempt < 100; ++attempt) {
+                auto done = step();
+                if (done) {
+                    ++ok;
+                    break;
+                }
+                (done.error().code == ErrorCode::database_unavailable ? unavailable : other)++;
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+        }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    server.restart();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    stop = true;
+    writer.join();
+    CHECK(other == 0);
+    CHECK(ok >= 5);
+    auto totals = store.storage_totals();
+    REQUIRE(totals.ok());
+    CHECK(totals->paths == static_cast<std::uint64_t>(ok) + 2);
+    UNSCOPED_INFO("writes failed during the restart: " << unavailable);
+
     // A server that stays down is database_unavailable, not a hang or a crash.
     REQUIRE(std::system((script("postgres.sh") + " stop " + server.state).c_str()) == 0);
     auto down = store.get_cache("main");
