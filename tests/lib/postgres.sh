@@ -8,8 +8,11 @@
 #   postgres.sh stop STATE    stop the server, remove its dir and STATE
 #
 # STATE holds NIXEDGE_TEST_POSTGRES_URL (the URL the tests use, with its
-# password), PG_DIR, PG_PORT and PG_SOCKET_DIR. initdb and pg_ctl must run as
-# the postgres user, so the temp dir is made enterable by it. ctest runs
+# password), PG_DIR, PG_PORT and PG_SOCKET_DIR. PostgreSQL refuses to run as
+# root: as root, initdb and pg_ctl run as the postgres user (the temp dir is
+# made enterable by it); as anyone else, as that user. The superuser
+# `postgres` logs in over the socket in PG_SOCKET_DIR without a password
+# (`psql -h $PG_SOCKET_DIR -p $PG_PORT -U postgres`). ctest runs
 # `start` and `stop` as a FIXTURES_SETUP/FIXTURES_CLEANUP pair
 # (tests/lab/CMakeLists.txt); tests that restart a server start their own.
 set -euo pipefail
@@ -19,10 +22,10 @@ command=${1:?usage: postgres.sh start|restart|stop STATE}
 state=${2:?usage: postgres.sh start|restart|stop STATE}
 
 as_postgres() {
-  if [[ $(id -un) == postgres ]]; then
-    "$@"
-  else
+  if ((EUID == 0)); then
     runuser -u postgres -- "$@"
+  else
+    "$@"
   fi
 }
 
@@ -34,7 +37,7 @@ start() {
   dir=$(mktemp -d "${TMPDIR:-/tmp}/nixedge-pg.XXXXXX")
   chmod 755 "$dir"
   mkdir "$dir/data" "$dir/run"
-  chown postgres: "$dir/data" "$dir/run"
+  if ((EUID == 0)); then chown postgres: "$dir/data" "$dir/run"; fi
   password=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
   printf '%s\n' "$password" >"$dir/password"
   chmod 644 "$dir/password"
@@ -57,7 +60,7 @@ start() {
       exit 1
     fi
   done
-  as_postgres "$bin/psql" -q -X -v ON_ERROR_STOP=1 -h "$dir/run" -p "$port" -U postgres \
+  "$bin/psql" -q -X -v ON_ERROR_STOP=1 -h "$dir/run" -p "$port" -U postgres \
     -d postgres -c "CREATE ROLE nixedge LOGIN PASSWORD '$password'" \
     -c "CREATE DATABASE nixedge OWNER nixedge"
   cat >"$state" <<EOF

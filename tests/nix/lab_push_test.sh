@@ -24,7 +24,7 @@ if [[ -n ${2:-} ]]; then
   # shellcheck disable=SC1090
   source "$2"
   database=nixedge_push_$$
-  runuser -u postgres -- psql -q -X -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" \
+  psql -q -X -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" \
     -U postgres -d postgres -c "CREATE DATABASE $database OWNER nixedge"
   export NIXEDGE_DATABASE_URL=${NIXEDGE_TEST_POSTGRES_URL%/*}/$database
   echo "== metadata on PostgreSQL: ${NIXEDGE_DATABASE_URL/:*@/:***@}"
