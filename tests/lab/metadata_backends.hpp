@@ -73,6 +73,13 @@ struct SqliteBackend {
         REQUIRE(*row);
         return q.text(0);
     }
+
+    // Runs `sql` on a connection of its own, as a buggy caller might.
+    Result<void> execute(const std::string& sql) {
+        auto c = lab::SqliteConnection::open(file(), std::chrono::milliseconds(1000));
+        REQUIRE(c.ok());
+        return (*c)->exec(sql.c_str());
+    }
 };
 
 // The harness's URL, or nullopt outside a ctest run with the fixture.
@@ -142,6 +149,12 @@ struct PostgresBackend {
             FAIL(row.error().detail);
         REQUIRE(*row);
         return q.text(0);
+    }
+
+    Result<void> execute(const std::string& sql) {
+        auto c = lab::PostgresConnection::open(url);
+        REQUIRE(c.ok());
+        return (*c)->exec(sql.c_str());
     }
 
     void admin(const std::string& sql) {
