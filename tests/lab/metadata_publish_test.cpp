@@ -495,3 +495,43 @@ TEMPLATE_TEST_CASE("edge plan: exactly what the edge caches reach, in publish or
     CHECK(empty->immutable_keys.empty());
     CHECK(empty->mutable_keys == std::vector<std::string>{bucket_key::layout_marker()});
 }
+
+TEMPLATE_TEST_CASE("outbox: one drain at a time across replicas", "[metadata]", test::SqliteBackend,
+                   test::PostgresBackend) {
+    TestType db;
+    TestClock clock;
+    auto a = test::open_store(db, clock);
+    auto b = test::open_store(db, clock);
+    std::atomic<int> inside{0}, most{0}, runs{0}, errors{0};
+    auto drain = [&](MetadataStore& store) {
+        for (int i = 0; i < 3; ++i) {
+            auto locked = store.with_outbox_lock([&]() -> Result<void> {
+                int now = ++inside;
+                for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);)
+                    ;
+                // The drain itself uses the store meanwhile.
+                auto pending = store.pending_outbox(10);
+                std::this_thread::sleep_for(std::chrono::milliseconds(30));
+                --inside;
+                ++runs;
+                if (!pending)
+                    return pending.error();
+                return {};
+            });
+            if (!locked)
+                ++errors;
+        }
+    };
+    std::thread ta([&] { drain(*a); });
+    std::thread tb([&] { drain(*b); });
+    ta.join();
+    tb.join();
+    CHECK(errors == 0);
+    CHECK(runs == 6);
+    CHECK(most == 1);
+    // fn's own error comes back as is.
+    auto failed = a->with_outbox_lock(
+        [] { return Result<void>(make_error(ErrorCode::storage_unavailable, "bucket down")); });
+    REQUIRE_FALSE(failed.ok());
+    CHECK(failed.error().code == ErrorCode::storage_unavailable);
+}

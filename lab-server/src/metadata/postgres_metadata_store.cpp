@@ -7,6 +7,8 @@
 #include "metadata/postgres_rows.hpp"
 #include "nixedge/bucket_layout.hpp"
 
+#include <algorithm>
+
 namespace nixedge::lab {
 
 using namespace postgres_rows;
@@ -101,7 +103,9 @@ Result<void> enqueue_settings_change(PostgresConnection& c, const CacheRow& befo
 
 PostgresMetadataStore::PostgresMetadataStore(const std::string& url,
                                              PostgresMetadataOptions options)
-    : options_(std::move(options)), pool_(url, options_.max_connections, options_.max_attempts) {}
+    // Two at least: with_outbox_lock holds one while the drain uses another.
+    : options_(std::move(options)),
+      pool_(url, std::max<std::size_t>(2, options_.max_connections), options_.max_attempts) {}
 
 Result<std::unique_ptr<PostgresMetadataStore>>
 PostgresMetadataStore::open(const std::string& url, PostgresMetadataOptions options) {

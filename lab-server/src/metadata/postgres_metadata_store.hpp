@@ -110,6 +110,7 @@ class PostgresMetadataStore final : public MetadataStore {
     Result<std::vector<OutboxEntry>> pending_outbox(std::size_t limit) override;
     Result<void> complete_outbox(std::int64_t id) override;
     Result<void> fail_outbox(std::int64_t id, std::string_view error) override;
+    Result<void> with_outbox_lock(const std::function<Result<void>()>& fn) override;
 
   private:
     PostgresMetadataStore(const std::string& url, PostgresMetadataOptions options);

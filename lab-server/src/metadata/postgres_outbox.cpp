@@ -57,6 +57,24 @@ Result<void> PostgresMetadataStore::complete_outbox(std::int64_t id) {
         [&](PostgresConnection& c) { return c.run("DELETE FROM outbox WHERE id = ?", id); });
 }
 
+// A session advisory lock, held on a connection of the pool for the whole
+// drain (fn uses others: the pool keeps at least two). If that connection
+// breaks, the server releases the lock with it.
+Result<void> PostgresMetadataStore::with_outbox_lock(const std::function<Result<void>()>& fn) {
+    constexpr const char* key = "hashtextextended('nixedge outbox ' || current_schema(), 0)";
+    auto lease = pool_.acquire();
+    if (!lease)
+        return lease.error();
+    if (auto locked = (*lease)->exec((std::string("SELECT pg_advisory_lock(") + key + ")").c_str());
+        !locked)
+        return make_error(ErrorCode::database_unavailable,
+                          "cannot take the outbox lock: " + locked.error().detail);
+    auto result = fn();
+    if (!(*lease)->broken())
+        (void)(*lease)->exec((std::string("SELECT pg_advisory_unlock(") + key + ")").c_str());
+    return result;
+}
+
 Result<void> PostgresMetadataStore::fail_outbox(std::int64_t id, std::string_view error) {
     const auto now = options_.clock();
     return pool_.write([&](PostgresConnection& c) {

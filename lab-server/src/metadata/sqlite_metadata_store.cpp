@@ -110,7 +110,8 @@ Result<void> use_wal(SqliteConnection& c, const std::filesystem::path& path) {
 
 SqliteMetadataStore::SqliteMetadataStore(const std::filesystem::path& path,
                                          SqliteMetadataOptions options)
-    : options_(std::move(options)), pool_(path, options_.max_connections, options_.busy_timeout) {}
+    : path_(path), options_(std::move(options)),
+      pool_(path, options_.max_connections, options_.busy_timeout) {}
 
 Result<std::unique_ptr<SqliteMetadataStore>>
 SqliteMetadataStore::open(const std::filesystem::path& path, SqliteMetadataOptions options) {

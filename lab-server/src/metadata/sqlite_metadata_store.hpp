@@ -98,10 +98,12 @@ class SqliteMetadataStore final : public MetadataStore {
     Result<std::vector<OutboxEntry>> pending_outbox(std::size_t limit) override;
     Result<void> complete_outbox(std::int64_t id) override;
     Result<void> fail_outbox(std::int64_t id, std::string_view error) override;
+    Result<void> with_outbox_lock(const std::function<Result<void>()>& fn) override;
 
   private:
     SqliteMetadataStore(const std::filesystem::path& path, SqliteMetadataOptions options);
 
+    std::filesystem::path path_;
     SqliteMetadataOptions options_;
     SqlitePool pool_;
 };

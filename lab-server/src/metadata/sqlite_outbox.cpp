@@ -5,6 +5,13 @@
 #include "metadata/sqlite_rows.hpp"
 #include "storage/storage.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 namespace nixedge::lab {
 
 using namespace sqlite_rows;
@@ -57,6 +64,29 @@ Result<std::vector<OutboxEntry>> SqliteMetadataStore::pending_outbox(std::size_t
 Result<void> SqliteMetadataStore::complete_outbox(std::int64_t id) {
     return pool_.write(
         [&](SqliteConnection& c) { return c.run("DELETE FROM outbox WHERE id = ?", id); });
+}
+
+// An flock on a file beside the database: SQLite's own locks cannot be held
+// across the bucket writes of a drain without stopping every push.
+Result<void> SqliteMetadataStore::with_outbox_lock(const std::function<Result<void>()>& fn) {
+    const auto lock_path = path_.string() + ".outbox-lock";
+    int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return make_error(ErrorCode::database_unavailable,
+                          "cannot open " + lock_path + ": " + std::strerror(errno));
+    int rc;
+    do
+        rc = ::flock(fd, LOCK_EX);
+    while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+        auto error = make_error(ErrorCode::database_unavailable,
+                                "cannot lock " + lock_path + ": " + std::strerror(errno));
+        ::close(fd);
+        return error;
+    }
+    auto result = fn();
+    ::close(fd); // releases the lock
+    return result;
 }
 
 Result<void> SqliteMetadataStore::fail_outbox(std::int64_t id, std::string_view error) {
