@@ -1,25 +1,61 @@
-#include "metadata/postgres_rows.hpp"
+// Pieces shared by the SqlMetadataStore files: hash spelling, cache rows,
+// and the outbox entries that several transactions enqueue. Each helper runs
+// inside the caller's transaction, on a SqliteConnection or a
+// PostgresConnection (they offer the same calls), hence the templates.
+#pragma once
 
+#include "metadata/metadata_store.hpp"
 #include "nixedge/bucket_layout.hpp"
-#include "nixedge/encoding.hpp"
 
-#include <algorithm>
-#include <sstream>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
-namespace nixedge::lab::postgres_rows {
+namespace nixedge::lab::sql_rows {
 
-namespace {
+// Hashes are stored as lowercase hex, the spelling of the bucket keys.
+std::string hex(const Sha256Digest& digest);
+// internal if the database holds a malformed hash.
+Result<Sha256Digest> digest_from_hex(std::string_view text);
 
-std::vector<std::string> split_names(const std::string& text) {
-    std::vector<std::string> names;
-    std::istringstream in(text);
-    for (std::string name; in >> name;)
-        names.push_back(name);
-    return names;
+std::string_view to_db(KeyState state);
+std::string_view to_db(OutboxOp op);
+
+// upstream_key_names: space-separated in one column.
+std::vector<std::string> split_names(const std::string& text);
+
+struct CacheRow {
+    std::int64_t id = 0;
+    std::string name;
+    CacheSettings settings;
+    UnixTime created_at = 0;
+};
+
+// The first column of the one row a query returns, if it returns one.
+template <class Query> Result<std::optional<std::string>> single_text(Query& q) {
+    auto row = q.step();
+    if (!row)
+        return row.error();
+    if (!*row)
+        return std::optional<std::string>();
+    return std::optional<std::string>(q.text(0));
 }
 
-CacheSettings read_settings(const PostgresQuery& q, int first) {
+// The first column of every row a query returns.
+template <class Query> Result<std::vector<std::string>> all_texts(Query& q) {
+    std::vector<std::string> texts;
+    for (;;) {
+        auto row = q.step();
+        if (!row)
+            return row.error();
+        if (!*row)
+            return texts;
+        texts.push_back(q.text(0));
+    }
+}
+
+template <class Query> CacheSettings read_settings(const Query& q, int first) {
     CacheSettings s;
     s.is_public = q.boolean(first);
     s.edge_enabled = q.boolean(first + 1);
@@ -30,31 +66,8 @@ CacheSettings read_settings(const PostgresQuery& q, int first) {
     return s;
 }
 
-} // namespace
-
-std::string hex(const Sha256Digest& digest) {
-    return encoding::to_hex(digest);
-}
-
-Result<Sha256Digest> digest_from_hex(std::string_view text) {
-    auto bytes = encoding::from_hex(text);
-    if (!bytes || bytes->size() != 32)
-        return make_error(ErrorCode::internal,
-                          "the database holds a malformed hash '" + std::string(text) + "'");
-    Sha256Digest digest{};
-    std::copy(bytes->begin(), bytes->end(), digest.begin());
-    return digest;
-}
-
-std::string_view to_db(KeyState state) {
-    return to_string(state);
-}
-
-std::string_view to_db(OutboxOp op) {
-    return to_string(op);
-}
-
-Result<std::optional<CacheRow>> find_cache(PostgresConnection& c, std::string_view name) {
+template <class Connection>
+Result<std::optional<CacheRow>> find_cache(Connection& c, std::string_view name) {
     auto q = c.query("SELECT id, name, created_at, is_public, edge_enabled, priority, "
                      "retention_seconds, allow_upstream_references, upstream_key_names "
                      "FROM caches WHERE name = ?",
@@ -68,7 +81,8 @@ Result<std::optional<CacheRow>> find_cache(PostgresConnection& c, std::string_vi
         CacheRow{q.int64(0), q.text(1), read_settings(q, 3), q.int64(2)});
 }
 
-Result<CacheRow> require_cache(PostgresConnection& c, std::string_view name) {
+// not_found when there is no such cache.
+template <class Connection> Result<CacheRow> require_cache(Connection& c, std::string_view name) {
     auto row = find_cache(c, name);
     if (!row)
         return row.error();
@@ -77,7 +91,8 @@ Result<CacheRow> require_cache(PostgresConnection& c, std::string_view name) {
     return std::move(**row);
 }
 
-Result<Cache> load_cache(PostgresConnection& c, CacheRow row) {
+// The row with its keys.
+template <class Connection> Result<Cache> load_cache(Connection& c, CacheRow row) {
     Cache cache{row.id, std::move(row.name), std::move(row.settings), row.created_at, {}};
     auto q = c.query("SELECT key_name, secret_key, public_key, state, created_at "
                      "FROM cache_keys WHERE cache_id = ? ORDER BY created_at, id",
@@ -93,7 +108,9 @@ Result<Cache> load_cache(PostgresConnection& c, CacheRow row) {
     }
 }
 
-Result<std::int64_t> enqueue(PostgresConnection& c, OutboxOp op, std::string_view key,
+// Returns the new entry's id.
+template <class Connection>
+Result<std::int64_t> enqueue(Connection& c, OutboxOp op, std::string_view key,
                              std::optional<std::string_view> payload, UnixTime now) {
     auto q = c.query("INSERT INTO outbox (op, object_key, payload, created_at) "
                      "VALUES (?, ?, ?, ?) RETURNING id");
@@ -109,8 +126,10 @@ Result<std::int64_t> enqueue(PostgresConnection& c, OutboxOp op, std::string_vie
     return q.int64(0);
 }
 
-Result<void> enqueue_path_objects(PostgresConnection& c, const CacheRow& cache,
-                                  std::string_view store_hash, OutboxOp op, UnixTime now) {
+// The edge objects of one path: its narinfo and listing.
+template <class Connection>
+Result<void> enqueue_path_objects(Connection& c, const CacheRow& cache, std::string_view store_hash,
+                                  OutboxOp op, UnixTime now) {
     if (auto ok = enqueue(c, op, bucket_key::narinfo(cache.name, store_hash), {}, now); !ok)
         return ok.error();
     if (auto ok = enqueue(c, op, bucket_key::listing(cache.name, store_hash), {}, now); !ok)
@@ -118,7 +137,10 @@ Result<void> enqueue_path_objects(PostgresConnection& c, const CacheRow& cache,
     return {};
 }
 
-Result<void> enqueue_cache_objects(PostgresConnection& c, const CacheRow& cache, OutboxOp op,
+// Every edge object of a cache: each path's objects and nix-cache-info, with
+// `op` (regenerate when it joins the edge, remove when it leaves).
+template <class Connection>
+Result<void> enqueue_cache_objects(Connection& c, const CacheRow& cache, OutboxOp op,
                                    UnixTime now) {
     // Keys are built by bucket_key, not concatenated in SQL: one module names
     // every object. Hashes are collected first, as inserting into the outbox
@@ -135,31 +157,11 @@ Result<void> enqueue_cache_objects(PostgresConnection& c, const CacheRow& cache,
     return {};
 }
 
-Result<void> enqueue_sync_plan(PostgresConnection& c, UnixTime now) {
+// The sync plan follows any change to what the edge should hold.
+template <class Connection> Result<void> enqueue_sync_plan(Connection& c, UnixTime now) {
     if (auto ok = enqueue(c, OutboxOp::regenerate, bucket_key::sync_plan(), {}, now); !ok)
         return ok.error();
     return {};
 }
 
-Result<std::optional<std::string>> single_text(PostgresQuery& q) {
-    auto row = q.step();
-    if (!row)
-        return row.error();
-    if (!*row)
-        return std::optional<std::string>();
-    return std::optional<std::string>(q.text(0));
-}
-
-Result<std::vector<std::string>> all_texts(PostgresQuery& q) {
-    std::vector<std::string> texts;
-    for (;;) {
-        auto row = q.step();
-        if (!row)
-            return row.error();
-        if (!*row)
-            return texts;
-        texts.push_back(q.text(0));
-    }
-}
-
-} // namespace nixedge::lab::postgres_rows
+} // namespace nixedge::lab::sql_rows
