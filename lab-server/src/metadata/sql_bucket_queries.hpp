@@ -1,6 +1,6 @@
-// Template definitions of SqlMetadataStore (sql_metadata_store.hpp), for
-// sql_metadata_store_impl.hpp only. Whole-bucket queries: totals for metrics, and the sync plan
-// (what the edge caches reach, read in one snapshot).
+// Whole-bucket queries: totals for metrics, and the sync plan (what the edge
+// caches reach, read in one snapshot). Template definitions of SqlMetadataStore
+// (sql_metadata_store.hpp), included only by sql_metadata_store_impl.hpp.
 #pragma once
 
 #include "metadata/sql_metadata_store.hpp"

@@ -1,10 +1,11 @@
-// Template definitions of SqlMetadataStore (sql_metadata_store.hpp), for
-// sql_metadata_store_impl.hpp only. Caches and their keys.
+// Caches and their keys. Template definitions of SqlMetadataStore
+// (sql_metadata_store.hpp), included only by sql_metadata_store_impl.hpp.
 #pragma once
 
 #include "metadata/sql_metadata_store.hpp"
 #include "metadata/sql_rows.hpp"
 #include "nixedge/bucket_layout.hpp"
+
 #include <algorithm>
 
 namespace nixedge::lab {

@@ -1,10 +1,12 @@
-// Template definitions of SqlMetadataStore (sql_metadata_store.hpp), for
-// sql_metadata_store_impl.hpp only. Content shared by every cache: chunk claims, NARs (manifests)
-// and their chunk lists, and uploads staged until their narinfo arrives.
+// Content shared by every cache: chunk claims, NARs (manifests) and their chunk
+// lists, and uploads staged until their narinfo arrives. Template definitions
+// of SqlMetadataStore (sql_metadata_store.hpp), included only by
+// sql_metadata_store_impl.hpp.
 #pragma once
 
 #include "metadata/sql_metadata_store.hpp"
 #include "metadata/sql_rows.hpp"
+
 #include <algorithm>
 #include <map>
 #include <unordered_set>
@@ -47,8 +49,9 @@ Result<ChunkRow> read_chunk_row(auto& c, const std::string& hash) {
     return ChunkRow{q.uint64(0), q.uint64(1), chunk_state(q.text(2)), q.int64(3), q.int64(4)};
 }
 
-// Takes over a dead claim. Compare-and-set on its id: under read committed a
-// second taker waits for the first, re-reads the row and changes nothing.
+// Takes over a dead claim. Compare-and-set on its id: under SQLite's single
+// writer it always lands; under PostgreSQL's read committed a second taker
+// waits for the first, re-reads the row and changes nothing.
 Result<ChunkClaim> take_over(auto& c, const std::string& hash, const ChunkClaimRequest& r,
                              const ChunkRow& dead, UnixTime now) {
     auto taken = c.run("UPDATE chunks SET stored_size = ?, claim_id = claim_id + 1, "

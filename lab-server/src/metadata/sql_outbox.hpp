@@ -1,6 +1,7 @@
-// Template definitions of SqlMetadataStore (sql_metadata_store.hpp), for
-// sql_metadata_store_impl.hpp only. The outbox's own calls. Entries are mostly enqueued by other
-// transactions (publish, cache changes) through sql_rows::enqueue.
+// The outbox's own calls. Entries are mostly enqueued by other transactions
+// (publish, cache changes) through sql_rows::enqueue. Template definitions of
+// SqlMetadataStore (sql_metadata_store.hpp), included only by
+// sql_metadata_store_impl.hpp.
 #pragma once
 
 #include "metadata/sql_metadata_store.hpp"

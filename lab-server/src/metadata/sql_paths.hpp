@@ -1,6 +1,6 @@
-// Template definitions of SqlMetadataStore (sql_metadata_store.hpp), for
-// sql_metadata_store_impl.hpp only. Published paths: the publish transaction and the queries of the
-// read path.
+// Published paths: the publish transaction and the queries of the read path.
+// Template definitions of SqlMetadataStore (sql_metadata_store.hpp), included
+// only by sql_metadata_store_impl.hpp.
 #pragma once
 
 #include "metadata/sql_metadata_store.hpp"
