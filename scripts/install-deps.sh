@@ -15,6 +15,9 @@ DEBIAN_PACKAGES=(
   # libraries (native build)
   libboost1.81-dev libsodium-dev libzstd-dev zstd libssl-dev nlohmann-json3-dev
   catch2 libtomlplusplus-dev libsqlite3-dev sqlite3
+  # PostgreSQL: libpq for the metadata store; the server for the tests
+  # (tests/lib/postgres.sh starts a throwaway one)
+  libpq-dev postgresql-15
   liblzma-dev libbz2-dev libbrotli-dev xz-utils bzip2 brotli
   # the real Nix client for cross-checks
   nix-bin

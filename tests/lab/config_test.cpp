@@ -402,8 +402,11 @@ TEST_CASE("config: relative paths are resolved against the data dir", "[config]"
 }
 
 TEST_CASE("config: the database URL", "[config]") {
-    CHECK_THAT(parse_error("[database]\nurl = \"postgresql://db.lab/nixedge\"\n"),
-               Catch::Contains("database.url: PostgreSQL is not supported yet"));
+    auto postgres = parse_ok("[database]\nurl = \"postgresql://nixedge@db.lab/nixedge\"\n");
+    CHECK(postgres.database.url == "postgresql://nixedge@db.lab/nixedge");
+    CHECK(postgres.database.is_postgres());
+    CHECK(postgres.database.sqlite_file().empty());
+    CHECK(parse_ok("[database]\nurl = \"postgres://db.lab/n\"\n").database.is_postgres());
     CHECK_THAT(parse_error("[database]\nurl = \"mysql://db/x\"\n"),
                Catch::Contains("has an unknown scheme"));
     CHECK_THAT(parse_error("[database]\nurl = \"sqlite://\"\n"), Catch::Contains("names no file"));
@@ -423,9 +426,9 @@ TEST_CASE("config: NIXEDGE_DATABASE_URL replaces database.url", "[config]") {
     CHECK(c.database.sqlite_file() == "/tmp/other.sqlite");
 
     FixedEnvironment postgres{{"NIXEDGE_DATABASE_URL", "postgresql://u:hunter2@db/n"}};
-    auto error = parse_error("", postgres);
-    CHECK_THAT(error, Catch::Contains("NIXEDGE_DATABASE_URL: PostgreSQL is not supported yet"));
-    CHECK_THAT(error, !Catch::Contains("hunter2"));
+    auto from_env = parse_ok("", postgres);
+    CHECK(from_env.database.url == "postgresql://u:hunter2@db/n");
+    CHECK(from_env.database.is_postgres());
 
     FixedEnvironment odd{{"NIXEDGE_DATABASE_URL", "redis://u:hunter2@db/n"}};
     CHECK_THAT(parse_error("", odd),

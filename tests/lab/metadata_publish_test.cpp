@@ -1,4 +1,4 @@
-// SqliteMetadataStore: publishing (one transaction, immutable narinfos), the
+// MetadataStore on SQLite and PostgreSQL: publishing (one transaction, immutable narinfos), the
 // queries of the read path, GC inputs and the outbox.
 #include "metadata_support.hpp"
 
@@ -12,10 +12,10 @@ using nixedge::test::TestClock;
 
 namespace {
 
-struct Fixture {
-    TempDir dir;
+template <class Backend> struct Fixture {
+    Backend db;
     TestClock clock;
-    std::unique_ptr<SqliteMetadataStore> store = test::open_store(dir / "meta.db", clock);
+    std::unique_ptr<MetadataStore> store = test::open_store(db, clock);
     SecretKey key = test::make_key("main-1");
 
     void create(const std::string& name, const CacheSettings& settings = {}) {
@@ -30,18 +30,15 @@ struct Fixture {
         return store->publish_path(cache, info, staged);
     }
     std::string count(const char* table) {
-        auto c = SqliteConnection::open(dir / "meta.db", std::chrono::milliseconds(1000));
-        REQUIRE(c.ok());
-        auto q = (*c)->query(std::string("SELECT count(*) FROM ") + table);
-        REQUIRE(q.step().value());
-        return q.text(0);
+        return db.scalar(std::string("SELECT count(*) FROM ") + table);
     }
 };
 
 } // namespace
 
-TEST_CASE("publish: one transaction makes the path readable", "[metadata]") {
-    Fixture f;
+TEMPLATE_TEST_CASE("publish: one transaction makes the path readable", "[metadata]",
+                   test::SqliteBackend, test::PostgresBackend) {
+    Fixture<TestType> f;
     f.create("main");
     auto dep = test::record_nar(*f.store, {"dependency"});
     auto nar = test::record_nar(*f.store, {"app part 1", "app part 2"}, std::string("{\"v\":1}"));
@@ -84,8 +81,9 @@ TEST_CASE("publish: one transaction makes the path readable", "[metadata]") {
     CHECK(f.store->get_path("main", test::store_hash("none")).value() == std::nullopt);
 }
 
-TEST_CASE("publish: the same NarHash again is a no-op, another one a conflict", "[metadata]") {
-    Fixture f;
+TEMPLATE_TEST_CASE("publish: the same NarHash again is a no-op, another one a conflict",
+                   "[metadata]", test::SqliteBackend, test::PostgresBackend) {
+    Fixture<TestType> f;
     f.create("main");
     auto nar = test::record_nar(*f.store, {"original"});
     auto other = test::record_nar(*f.store, {"different"});
@@ -107,8 +105,9 @@ TEST_CASE("publish: the same NarHash again is a no-op, another one a conflict", 
     CHECK(f.publish("other", changed).value() == PublishOutcome::published);
 }
 
-TEST_CASE("publish: references must be in the cache unless it allows upstream ones", "[metadata]") {
-    Fixture f;
+TEMPLATE_TEST_CASE("publish: references must be in the cache unless it allows upstream ones",
+                   "[metadata]", test::SqliteBackend, test::PostgresBackend) {
+    Fixture<TestType> f;
     f.create("strict");
     CacheSettings lenient;
     lenient.allow_upstream_references = true;
@@ -129,8 +128,9 @@ TEST_CASE("publish: references must be in the cache unless it allows upstream on
     CHECK(f.publish("strict", info).value() == PublishOutcome::published);
 }
 
-TEST_CASE("publish: the narinfo must describe the recorded NAR", "[metadata]") {
-    Fixture f;
+TEMPLATE_TEST_CASE("publish: the narinfo must describe the recorded NAR", "[metadata]",
+                   test::SqliteBackend, test::PostgresBackend) {
+    Fixture<TestType> f;
     f.create("main");
     auto nar = test::record_nar(*f.store, {"content"});
     auto good = f.narinfo("p", nar);
@@ -161,8 +161,9 @@ TEST_CASE("publish: the narinfo must describe the recorded NAR", "[metadata]") {
     CHECK(f.publish("main", good).value() == PublishOutcome::published);
 }
 
-TEST_CASE("publish: consumes the staged upload in the same transaction", "[metadata]") {
-    Fixture f;
+TEMPLATE_TEST_CASE("publish: consumes the staged upload in the same transaction", "[metadata]",
+                   test::SqliteBackend, test::PostgresBackend) {
+    Fixture<TestType> f;
     f.create("main");
     auto nar = test::record_nar(*f.store, {"staged nar"});
     const auto hour = std::chrono::hours(1);
@@ -183,8 +184,9 @@ TEST_CASE("publish: consumes the staged upload in the same transaction", "[metad
     CHECK(f.count("staged_uploads") == "0");
 }
 
-TEST_CASE("reads: a NAR is served only under a cache that has a path using it", "[metadata]") {
-    Fixture f;
+TEMPLATE_TEST_CASE("reads: a NAR is served only under a cache that has a path using it",
+                   "[metadata]", test::SqliteBackend, test::PostgresBackend) {
+    Fixture<TestType> f;
     f.create("main");
     f.create("private");
     auto nar = test::record_nar(*f.store, {"shared content"});
@@ -198,8 +200,9 @@ TEST_CASE("reads: a NAR is served only under a cache that has a path using it", 
     CHECK_FALSE(f.store->cache_has_manifest("none", nar.manifest_hash).value());
 }
 
-TEST_CASE("reads: missing paths", "[metadata]") {
-    Fixture f;
+TEMPLATE_TEST_CASE("reads: missing paths", "[metadata]", test::SqliteBackend,
+                   test::PostgresBackend) {
+    Fixture<TestType> f;
     f.create("main");
     auto nar = test::record_nar(*f.store, {"x"});
     REQUIRE(f.publish("main", f.narinfo("have", nar)).ok());
@@ -211,8 +214,9 @@ TEST_CASE("reads: missing paths", "[metadata]") {
     CHECK(f.store->missing_paths("none", asked).error().code == ErrorCode::not_found);
 }
 
-TEST_CASE("gc inputs: pins and access times", "[metadata]") {
-    Fixture f;
+TEMPLATE_TEST_CASE("gc inputs: pins and access times", "[metadata]", test::SqliteBackend,
+                   test::PostgresBackend) {
+    Fixture<TestType> f;
     f.create("main");
     auto nar = test::record_nar(*f.store, {"x"});
     REQUIRE(f.publish("main", f.narinfo("p", nar)).ok());
@@ -235,8 +239,9 @@ TEST_CASE("gc inputs: pins and access times", "[metadata]") {
 
 // ---- the outbox ----
 
-TEST_CASE("outbox: publishing to an edge cache enqueues its objects and the plan", "[metadata]") {
-    Fixture f;
+TEMPLATE_TEST_CASE("outbox: publishing to an edge cache enqueues its objects and the plan",
+                   "[metadata]", test::SqliteBackend, test::PostgresBackend) {
+    Fixture<TestType> f;
     f.create("edge", test::edge_settings());
     f.create("lab"); // private: nothing ever leaves the lab
     CacheSettings private_edge;
@@ -263,8 +268,9 @@ TEST_CASE("outbox: publishing to an edge cache enqueues its objects and the plan
     CHECK(test::outbox_lines(*f.store).empty());
 }
 
+// SQLite only: the failure is injected with a SQLite trigger.
 TEST_CASE("outbox: a failed publish leaves no outbox row and no path", "[metadata]") {
-    Fixture f;
+    Fixture<test::SqliteBackend> f;
     f.create("edge", test::edge_settings());
     test::drain_outbox(*f.store);
     auto nar = test::record_nar(*f.store, {"x"});
@@ -279,7 +285,7 @@ TEST_CASE("outbox: a failed publish leaves no outbox row and no path", "[metadat
     // Failing after the path row and the first outbox rows are written: a
     // trigger makes the last insert of the transaction fail.
     {
-        auto c = SqliteConnection::open(f.dir / "meta.db", std::chrono::milliseconds(1000));
+        auto c = SqliteConnection::open(f.db.file(), std::chrono::milliseconds(1000));
         REQUIRE(c.ok());
         REQUIRE((*c)->exec("CREATE TRIGGER fail_plan BEFORE INSERT ON outbox "
                            "WHEN NEW.object_key = 'sync/plan' "
@@ -295,8 +301,9 @@ TEST_CASE("outbox: a failed publish leaves no outbox row and no path", "[metadat
     CHECK(f.store->narinfo("edge", test::store_hash("q")).value() == std::nullopt);
 }
 
-TEST_CASE("outbox: entries drain in order, failures keep their place", "[metadata]") {
-    Fixture f;
+TEMPLATE_TEST_CASE("outbox: entries drain in order, failures keep their place", "[metadata]",
+                   test::SqliteBackend, test::PostgresBackend) {
+    Fixture<TestType> f;
     auto a = f.store->enqueue(OutboxOp::put, "nixedge-layout", "1");
     auto b = f.store->enqueue(OutboxOp::remove, "main/x.narinfo", "");
     auto c = f.store->enqueue(OutboxOp::regenerate, "sync/plan", "");
@@ -336,8 +343,9 @@ TEST_CASE("outbox: entries drain in order, failures keep their place", "[metadat
     CHECK(*d > *c);
 }
 
-TEST_CASE("outbox: enqueue refuses bad keys and payloads on non-puts", "[metadata]") {
-    Fixture f;
+TEMPLATE_TEST_CASE("outbox: enqueue refuses bad keys and payloads on non-puts", "[metadata]",
+                   test::SqliteBackend, test::PostgresBackend) {
+    Fixture<TestType> f;
     CHECK(f.store->enqueue(OutboxOp::put, "../escape", "x").error().code ==
           ErrorCode::invalid_argument);
     CHECK(f.store->enqueue(OutboxOp::remove, "main/x", "payload").error().code ==
@@ -345,8 +353,9 @@ TEST_CASE("outbox: enqueue refuses bad keys and payloads on non-puts", "[metadat
     CHECK(f.store->pending_outbox(10).value().empty());
 }
 
-TEST_CASE("outbox: joining and leaving the edge, priority, destroy", "[metadata]") {
-    Fixture f;
+TEMPLATE_TEST_CASE("outbox: joining and leaving the edge, priority, destroy", "[metadata]",
+                   test::SqliteBackend, test::PostgresBackend) {
+    Fixture<TestType> f;
     f.create("main");
     auto nar = test::record_nar(*f.store, {"x"});
     REQUIRE(f.publish("main", f.narinfo("p", nar)).ok());
@@ -407,8 +416,9 @@ TEST_CASE("outbox: joining and leaving the edge, priority, destroy", "[metadata]
 
 // ---- concurrency ----
 
-TEST_CASE("publish: concurrent publishers and readers", "[metadata]") {
-    Fixture f;
+TEMPLATE_TEST_CASE("publish: concurrent publishers and readers", "[metadata]", test::SqliteBackend,
+                   test::PostgresBackend) {
+    Fixture<TestType> f;
     f.create("main", test::edge_settings());
     auto nar = test::record_nar(*f.store, {"shared nar"});
     constexpr int writers = 4, per_writer = 20;
@@ -445,8 +455,9 @@ TEST_CASE("publish: concurrent publishers and readers", "[metadata]") {
     CHECK(f.count("outbox") == std::to_string(2 + 3 * writers * per_writer));
 }
 
-TEST_CASE("edge plan: exactly what the edge caches reach, in publish order", "[metadata]") {
-    Fixture f;
+TEMPLATE_TEST_CASE("edge plan: exactly what the edge caches reach, in publish order", "[metadata]",
+                   test::SqliteBackend, test::PostgresBackend) {
+    Fixture<TestType> f;
     f.create("edge", test::edge_settings());
     f.create("lab"); // private: its paths and their chunks stay out of the plan
     auto shared_nar = test::record_nar(*f.store, {"shared", "tail-a"}, std::string("{}"));
@@ -483,4 +494,44 @@ TEST_CASE("edge plan: exactly what the edge caches reach, in publish order", "[m
     REQUIRE(empty);
     CHECK(empty->immutable_keys.empty());
     CHECK(empty->mutable_keys == std::vector<std::string>{bucket_key::layout_marker()});
+}
+
+TEMPLATE_TEST_CASE("outbox: one drain at a time across replicas", "[metadata]", test::SqliteBackend,
+                   test::PostgresBackend) {
+    TestType db;
+    TestClock clock;
+    auto a = test::open_store(db, clock);
+    auto b = test::open_store(db, clock);
+    std::atomic<int> inside{0}, most{0}, runs{0}, errors{0};
+    auto drain = [&](MetadataStore& store) {
+        for (int i = 0; i < 3; ++i) {
+            auto locked = store.with_outbox_lock([&]() -> Result<void> {
+                int now = ++inside;
+                for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);)
+                    ;
+                // The drain itself uses the store meanwhile.
+                auto pending = store.pending_outbox(10);
+                std::this_thread::sleep_for(std::chrono::milliseconds(30));
+                --inside;
+                ++runs;
+                if (!pending)
+                    return pending.error();
+                return {};
+            });
+            if (!locked)
+                ++errors;
+        }
+    };
+    std::thread ta([&] { drain(*a); });
+    std::thread tb([&] { drain(*b); });
+    ta.join();
+    tb.join();
+    CHECK(errors == 0);
+    CHECK(runs == 6);
+    CHECK(most == 1);
+    // fn's own error comes back as is.
+    auto failed = a->with_outbox_lock(
+        [] { return Result<void>(make_error(ErrorCode::storage_unavailable, "bucket down")); });
+    REQUIRE_FALSE(failed.ok());
+    CHECK(failed.error().code == ErrorCode::storage_unavailable);
 }

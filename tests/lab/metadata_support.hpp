@@ -1,8 +1,10 @@
 // Builders shared by the metadata tests: a store on a temp file with a clock
 // the test moves, keys, stored chunks, recorded NARs and signed narinfos.
+// The databases themselves (SQLite, PostgreSQL) are in metadata_backends.hpp.
 #pragma once
 
 #include "metadata/sqlite_metadata_store.hpp"
+#include "metadata_backends.hpp"
 
 #include "nixedge/bucket_layout.hpp"
 #include "nixedge/encoding.hpp"
@@ -18,16 +20,6 @@
 #include <vector>
 
 namespace nixedge::test {
-
-// A time the test sets; the store reads it through its clock.
-struct TestClock {
-    std::shared_ptr<std::atomic<lab::UnixTime>> now =
-        std::make_shared<std::atomic<lab::UnixTime>>(1'700'000'000);
-    lab::Clock clock() const {
-        return [now = now] { return now->load(); };
-    }
-    void advance(lab::UnixTime seconds) { *now += seconds; }
-};
 
 inline std::unique_ptr<lab::SqliteMetadataStore>
 open_store(const std::filesystem::path& path, const TestClock& clock,

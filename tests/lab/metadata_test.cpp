@@ -1,4 +1,6 @@
-// SqliteMetadataStore: opening and migrations, caches and keys, chunk claims,
+// MetadataStore on SQLite and PostgreSQL (TEMPLATE_TEST_CASEs over the
+// backends of metadata_backends.hpp; SQLite-only ones use its file): opening
+// and migrations, caches and keys, chunk claims,
 // NARs and staged uploads. Publishing, reads and the outbox are in
 // metadata_publish_test.cpp.
 #include "metadata/sqlite_migrations.hpp"
@@ -128,13 +130,14 @@ TEST_CASE("metadata: a file that is not a database is database_unavailable", "[m
     CHECK(store.error().code == ErrorCode::database_unavailable);
 }
 
-TEST_CASE("metadata: everything persists across reopen", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: everything persists across reopen", "[metadata]", test::SqliteBackend,
+                   test::PostgresBackend) {
+    TestType db;
     TestClock clock;
     const auto key = test::make_key("main-1");
     test::RecordedNar nar;
     {
-        auto store = test::open_store(dir / "meta.db", clock);
+        auto store = test::open_store(db, clock);
         REQUIRE(store->create_cache("main", test::edge_settings(), key).ok());
         nar = test::record_nar(*store, {"alpha", "beta"}, std::string("{\"version\":1}"));
         auto info = test::make_narinfo(test::store_path("hello"), nar, key);
@@ -143,7 +146,7 @@ TEST_CASE("metadata: everything persists across reopen", "[metadata]") {
             store->stage_upload("main", "nar/x.nar.zst", nar.manifest_hash, std::chrono::hours(1))
                 .ok());
     }
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     auto hash = test::store_hash("hello");
     CHECK(store->narinfo("main", hash).value().has_value());
     CHECK(store->listing("main", hash).value() == std::optional<std::string>("{\"version\":1}"));
@@ -154,10 +157,11 @@ TEST_CASE("metadata: everything persists across reopen", "[metadata]") {
 
 // ---- caches and keys ----
 
-TEST_CASE("metadata: create and get a cache", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: create and get a cache", "[metadata]", test::SqliteBackend,
+                   test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     const auto key = test::make_key("main-1");
     CacheSettings settings;
     settings.is_public = true;
@@ -184,11 +188,11 @@ TEST_CASE("metadata: create and get a cache", "[metadata]") {
     CHECK(store->get_cache("other").value() == std::nullopt);
 }
 
-TEST_CASE("metadata: cache defaults: private, not on the edge, priority 41, kept forever",
-          "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: cache defaults: private, not on the edge, priority 41, kept forever",
+                   "[metadata]", test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     auto cache = store->create_cache("main", {}, test::make_key("k"));
     REQUIRE(cache.ok());
     CHECK_FALSE(cache->settings.is_public);
@@ -198,10 +202,11 @@ TEST_CASE("metadata: cache defaults: private, not on the edge, priority 41, kept
     CHECK(cache->settings.upstream_key_names.empty());
 }
 
-TEST_CASE("metadata: cache creation refuses bad names, duplicates and bad settings", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: cache creation refuses bad names, duplicates and bad settings",
+                   "[metadata]", test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     const auto key = test::make_key("k");
     REQUIRE(store->create_cache("main", {}, key).ok());
     CHECK(store->create_cache("main", {}, key).error().code == ErrorCode::conflict);
@@ -219,10 +224,11 @@ TEST_CASE("metadata: cache creation refuses bad names, duplicates and bad settin
     CHECK(store->list_caches().value().size() == 1);
 }
 
-TEST_CASE("metadata: list caches by name", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: list caches by name", "[metadata]", test::SqliteBackend,
+                   test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     for (auto name : {"zeta", "alpha", "mid"})
         REQUIRE(store->create_cache(name, {}, test::make_key(name)).ok());
     auto caches = store->list_caches();
@@ -234,10 +240,11 @@ TEST_CASE("metadata: list caches by name", "[metadata]") {
     CHECK((*caches)[2].keys.at(0).name == "zeta");
 }
 
-TEST_CASE("metadata: update changes only the fields given", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: update changes only the fields given", "[metadata]",
+                   test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     REQUIRE(store->create_cache("main", {}, test::make_key("k")).ok());
     CacheSettingsUpdate update;
     update.priority = 30;
@@ -256,10 +263,11 @@ TEST_CASE("metadata: update changes only the fields given", "[metadata]") {
     CHECK(store->update_cache("none", update).error().code == ErrorCode::not_found);
 }
 
-TEST_CASE("metadata: destroy removes the cache with its paths and staged uploads", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: destroy removes the cache with its paths and staged uploads",
+                   "[metadata]", test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     const auto key = test::make_key("k");
     REQUIRE(store->create_cache("main", {}, key).ok());
     auto nar = test::record_nar(*store, {"data"});
@@ -273,11 +281,10 @@ TEST_CASE("metadata: destroy removes the cache with its paths and staged uploads
     REQUIRE(store->destroy_cache("main").ok());
     CHECK(store->get_cache("main").value() == std::nullopt);
     CHECK(store->destroy_cache("main").error().code == ErrorCode::not_found);
-    auto c = raw_connection(dir / "meta.db");
-    CHECK(single_text(*c, "SELECT count(*) FROM paths") == "0");
-    CHECK(single_text(*c, "SELECT count(*) FROM path_references") == "0");
-    CHECK(single_text(*c, "SELECT count(*) FROM staged_uploads") == "0");
-    CHECK(single_text(*c, "SELECT count(*) FROM cache_keys") == "0");
+    CHECK(db.scalar("SELECT count(*) FROM paths") == "0");
+    CHECK(db.scalar("SELECT count(*) FROM path_references") == "0");
+    CHECK(db.scalar("SELECT count(*) FROM staged_uploads") == "0");
+    CHECK(db.scalar("SELECT count(*) FROM cache_keys") == "0");
     // Content stays for GC to judge.
     CHECK(store->get_nar(nar.manifest_hash).value().has_value());
 
@@ -286,10 +293,11 @@ TEST_CASE("metadata: destroy removes the cache with its paths and staged uploads
     CHECK(store->narinfo("main", test::store_hash("p")).value() == std::nullopt);
 }
 
-TEST_CASE("metadata: key rotation keeps an active key at all times", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: key rotation keeps an active key at all times", "[metadata]",
+                   test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     REQUIRE(store->create_cache("main", {}, test::make_key("main-1", 1)).ok());
 
     clock.advance(10);
@@ -321,10 +329,11 @@ TEST_CASE("metadata: key rotation keeps an active key at all times", "[metadata]
 
 // ---- chunk claims ----
 
-TEST_CASE("metadata: the first claim wins, others wait, then reuse", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: the first claim wins, others wait, then reuse", "[metadata]",
+                   test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     const auto hash = test::digest_of("chunk");
 
     auto first = store->claim_chunk(hash, 1000, 400);
@@ -353,10 +362,11 @@ TEST_CASE("metadata: the first claim wins, others wait, then reuse", "[metadata]
     CHECK(store->get_chunk(test::digest_of("other")).value() == std::nullopt);
 }
 
-TEST_CASE("metadata: a chunk hash known with another raw size is refused", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: a chunk hash known with another raw size is refused", "[metadata]",
+                   test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     const auto hash = test::digest_of("chunk");
     REQUIRE(store->claim_chunk(hash, 1000, 400).ok());
     CHECK(store->claim_chunk(hash, 999, 400).error().code == ErrorCode::invalid_argument);
@@ -366,12 +376,13 @@ TEST_CASE("metadata: a chunk hash known with another raw size is refused", "[met
           ErrorCode::invalid_argument);
 }
 
-TEST_CASE("metadata: a dead claim is taken over after the claim timeout", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: a dead claim is taken over after the claim timeout", "[metadata]",
+                   test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    SqliteMetadataOptions options;
+    test::StoreOptions options;
     options.chunk_claim_timeout = std::chrono::seconds(600);
-    auto store = test::open_store(dir / "meta.db", clock, options);
+    auto store = test::open_store(db, clock, options);
     const auto hash = test::digest_of("chunk");
     auto crashed = store->claim_chunk(hash, 1000, 400).value();
 
@@ -395,10 +406,11 @@ TEST_CASE("metadata: a dead claim is taken over after the claim timeout", "[meta
           ErrorCode::not_found);
 }
 
-TEST_CASE("metadata: claims in a batch answer in order, repeats included", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: claims in a batch answer in order, repeats included", "[metadata]",
+                   test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     auto a = test::digest_of("a"), b = test::digest_of("b");
     REQUIRE(store->claim_chunk(b, 10, 5).ok());
     std::vector<ChunkClaimRequest> batch{{a, 10, 5}, {b, 10, 6}, {a, 10, 5}};
@@ -411,10 +423,11 @@ TEST_CASE("metadata: claims in a batch answer in order, repeats included", "[met
     CHECK((*claims)[2].claim_id == (*claims)[0].claim_id);
 }
 
-TEST_CASE("metadata: a failed batch marks nothing stored", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: a failed batch marks nothing stored", "[metadata]",
+                   test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     auto a = test::digest_of("a");
     auto claim = store->claim_chunk(a, 10, 5).value();
     std::vector<ChunkStoredRequest> batch{{a, claim.claim_id}, {test::digest_of("none"), 1}};
@@ -422,13 +435,14 @@ TEST_CASE("metadata: a failed batch marks nothing stored", "[metadata]") {
     CHECK(store->get_chunk(a).value()->state == ChunkState::claimed);
 }
 
-TEST_CASE("metadata: concurrent claims of the same chunks: exactly one winner each", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: concurrent claims of the same chunks: exactly one winner each",
+                   "[metadata]", test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
     TestClock clock;
     // Two stores on one file stand for two replicas (separate pools and
     // write mutexes: only SQLite's own locking keeps them apart).
-    auto replica_a = test::open_store(dir / "meta.db", clock);
-    auto replica_b = test::open_store(dir / "meta.db", clock);
+    auto replica_a = test::open_store(db, clock);
+    auto replica_b = test::open_store(db, clock);
     constexpr int threads = 8, chunks = 40;
     std::vector<Sha256Digest> hashes;
     for (int i = 0; i < chunks; ++i)
@@ -467,10 +481,11 @@ TEST_CASE("metadata: concurrent claims of the same chunks: exactly one winner ea
 
 // ---- NARs ----
 
-TEST_CASE("metadata: record a NAR and read its manifest back", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: record a NAR and read its manifest back", "[metadata]",
+                   test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     // A chunk may appear more than once in a NAR.
     auto nar = test::record_nar(*store, {"first piece", "second", "first piece"});
     auto encoded = encode_manifest(nar.manifest);
@@ -494,10 +509,11 @@ TEST_CASE("metadata: record a NAR and read its manifest back", "[metadata]") {
     CHECK(*again == nar.manifest_hash);
 }
 
-TEST_CASE("metadata: an empty NAR has no chunks", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: an empty NAR has no chunks", "[metadata]", test::SqliteBackend,
+                   test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     ChunkManifest empty;
     empty.nar_hash = test::digest_of("");
     auto hash = store->record_nar(empty, std::nullopt);
@@ -505,10 +521,11 @@ TEST_CASE("metadata: an empty NAR has no chunks", "[metadata]") {
     CHECK(store->manifest(*hash).value() == empty);
 }
 
-TEST_CASE("metadata: a NAR is recorded only over stored chunks of the right sizes", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: a NAR is recorded only over stored chunks of the right sizes",
+                   "[metadata]", test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     auto manifest = test::store_chunks(*store, {"stored"});
 
     auto unknown = manifest;
@@ -531,30 +548,29 @@ TEST_CASE("metadata: a NAR is recorded only over stored chunks of the right size
     inconsistent.nar_size += 1; // raw sizes no longer add up
     CHECK(store->record_nar(inconsistent, std::nullopt).error().code ==
           ErrorCode::invalid_manifest);
-
-    auto c = raw_connection(dir / "meta.db");
-    CHECK(single_text(*c, "SELECT count(*) FROM nars") == "0");
-    CHECK(single_text(*c, "SELECT count(*) FROM nar_chunks") == "0");
+    CHECK(db.scalar("SELECT count(*) FROM nars") == "0");
+    CHECK(db.scalar("SELECT count(*) FROM nar_chunks") == "0");
 }
 
-TEST_CASE("metadata: a listing can be added to a NAR recorded without one", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: a listing can be added to a NAR recorded without one", "[metadata]",
+                   test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     auto nar = test::record_nar(*store, {"x"});
     REQUIRE(store->record_nar(nar.manifest, std::string_view("{\"version\":1}")).ok());
     REQUIRE(store->record_nar(nar.manifest, std::string_view("ignored: the first stays")).ok());
-    auto c = raw_connection(dir / "meta.db");
-    CHECK(single_text(*c, "SELECT listing FROM nar_listings") == "{\"version\":1}");
+    CHECK(db.scalar("SELECT listing FROM nar_listings") == "{\"version\":1}");
 }
 
 // ---- staged uploads ----
 
-TEST_CASE("metadata: stage an upload and find it from any replica", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: stage an upload and find it from any replica", "[metadata]",
+                   test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
-    auto other_replica = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
+    auto other_replica = test::open_store(db, clock);
     REQUIRE(store->create_cache("main", {}, test::make_key("k")).ok());
     auto nar = test::record_nar(*store, {"nar bytes"});
 
@@ -577,10 +593,11 @@ TEST_CASE("metadata: stage an upload and find it from any replica", "[metadata]"
     CHECK(store->find_staged("nope", "nar/abc.nar.zst").value() == std::nullopt);
 }
 
-TEST_CASE("metadata: staging needs a cache and a recorded NAR, restaging replaces", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: staging needs a cache and a recorded NAR, restaging replaces",
+                   "[metadata]", test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     REQUIRE(store->create_cache("main", {}, test::make_key("k")).ok());
     auto first = test::record_nar(*store, {"one"});
     auto second = test::record_nar(*store, {"two"});
@@ -601,10 +618,11 @@ TEST_CASE("metadata: staging needs a cache and a recorded NAR, restaging replace
     CHECK(found->created_at == 1'700'000'100);
 }
 
-TEST_CASE("metadata: staged uploads expire", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: staged uploads expire", "[metadata]", test::SqliteBackend,
+                   test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     REQUIRE(store->create_cache("main", {}, test::make_key("k")).ok());
     auto nar = test::record_nar(*store, {"bytes"});
     REQUIRE(
@@ -620,14 +638,14 @@ TEST_CASE("metadata: staged uploads expire", "[metadata]") {
     CHECK(store->expire_staged(clock.now->load()).value() == 1);
     CHECK(store->expire_staged(clock.now->load()).value() == 0);
     CHECK(store->expire_staged(clock.now->load() + 540).value() == 1);
-    auto c = raw_connection(dir / "meta.db");
-    CHECK(single_text(*c, "SELECT count(*) FROM staged_uploads") == "0");
+    CHECK(db.scalar("SELECT count(*) FROM staged_uploads") == "0");
 }
 
-TEST_CASE("metadata: the database itself protects staged and published NARs", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: the database itself protects staged and published NARs", "[metadata]",
+                   test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     const auto key = test::make_key("k");
     REQUIRE(store->create_cache("main", {}, key).ok());
     auto staged = test::record_nar(*store, {"staged"});
@@ -638,21 +656,21 @@ TEST_CASE("metadata: the database itself protects staged and published NARs", "[
                                std::nullopt)
                 .ok());
     // What a buggy GC would try: the foreign keys refuse.
-    auto c = raw_connection(dir / "meta.db");
     for (const auto& nar : {staged, published}) {
-        auto removed =
-            c->run("DELETE FROM nars WHERE manifest_hash = ?", encoding::to_hex(nar.manifest_hash));
+        auto removed = db.execute("DELETE FROM nars WHERE manifest_hash = '" +
+                                  encoding::to_hex(nar.manifest_hash) + "'");
         CHECK(removed.error().code == ErrorCode::conflict);
     }
-    auto chunk =
-        c->run("DELETE FROM chunks WHERE hash = ?", encoding::to_hex(test::digest_of("staged")));
+    auto chunk = db.execute("DELETE FROM chunks WHERE hash = '" +
+                            encoding::to_hex(test::digest_of("staged")) + "'");
     CHECK(chunk.error().code == ErrorCode::conflict);
 }
 
-TEST_CASE("metadata: chunks and NARs are listed in pages, in hash order", "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: chunks and NARs are listed in pages, in hash order", "[metadata]",
+                   test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     std::vector<Sha256Digest> nars;
     for (const auto* piece : {"a", "b", "c", "d", "e"})
         nars.push_back(test::record_nar(*store, {piece, std::string(piece) + "!"}).manifest_hash);
@@ -690,11 +708,11 @@ TEST_CASE("metadata: chunks and NARs are listed in pages, in hash order", "[meta
     CHECK(store->list_nars(nars[4], 10).value().empty());
 }
 
-TEST_CASE("metadata: the uses of a chunk name its NARs and the paths publishing them",
-          "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: the uses of a chunk name its NARs and the paths publishing them",
+                   "[metadata]", test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     const auto key = test::make_key("k");
     REQUIRE(store->create_cache("main", {}, key).ok());
     REQUIRE(store->create_cache("team", {}, key).ok());
@@ -724,11 +742,11 @@ TEST_CASE("metadata: the uses of a chunk name its NARs and the paths publishing 
     CHECK(store->chunk_uses(test::digest_of("unknown"), 10).value().empty());
 }
 
-TEST_CASE("metadata: a chunk reset for re-upload is taken over at its recorded size",
-          "[metadata]") {
-    TempDir dir;
+TEMPLATE_TEST_CASE("metadata: a chunk reset for re-upload is taken over at its recorded size",
+                   "[metadata]", test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
     TestClock clock;
-    auto store = test::open_store(dir / "meta.db", clock);
+    auto store = test::open_store(db, clock);
     auto nar = test::record_nar(*store, {"lost chunk", "kept chunk"});
     const auto lost = nar.manifest.chunks[0];
 

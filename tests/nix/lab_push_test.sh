@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The lab server end to end with the real Nix client (Debian nix-bin), in
 # chroot stores under a temp dir:
-#   lab_push_test.sh NIXEDGE_SERVER_BINARY
+#   lab_push_test.sh NIXEDGE_SERVER_BINARY [POSTGRES_STATE]
+# With POSTGRES_STATE (the state file of tests/lib/postgres.sh) the server
+# keeps its metadata in a new database on that PostgreSQL, named by
+# NIXEDGE_DATABASE_URL as in production; else in SQLite.
 # Builds a closure of input-addressed outputs that reference each other
 # (nested dirs, an empty file, an executable, a symlink, a 24 MB file), pushes
 # it with `nix copy` and a netrc token (compression zstd, xz and none, the
@@ -17,6 +20,15 @@ source "$(dirname "$0")/../lib/harness.sh"
 
 export NIXEDGE_TOKEN_HS256_SECRET=$(openssl rand -hex 32)
 unset NIXEDGE_TOKEN_HS256_SECRET_BASE64 NIXEDGE_CONFIG NIXEDGE_DATABASE_URL
+if [[ -n ${2:-} ]]; then
+  # shellcheck disable=SC1090
+  source "$2"
+  database=nixedge_push_$$
+  psql -q -X -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" \
+    -U postgres -d postgres -c "CREATE DATABASE $database OWNER nixedge"
+  export NIXEDGE_DATABASE_URL=${NIXEDGE_TEST_POSTGRES_URL%/*}/$database
+  echo "== metadata on PostgreSQL: ${NIXEDGE_DATABASE_URL/:*@/:***@}"
+fi
 cat >"$tmp/server.toml" <<TOML
 [server]
 listen = "127.0.0.1:0"

@@ -1,5 +1,6 @@
 #include "app/lab.hpp"
 
+#include "metadata/postgres_metadata_store.hpp"
 #include "metadata/sqlite_metadata_store.hpp"
 #include "nixedge/bucket_layout.hpp"
 #include "storage/local_storage.hpp"
@@ -57,6 +58,23 @@ Result<Bucket> open_storage(const ServerConfig::Storage& config) {
     return bucket_of(std::move(*storage));
 }
 
+// database.url picks the store: postgresql:// (or postgres://) or a SQLite
+// file. Messages name the database without the URL's password.
+Result<std::shared_ptr<MetadataStore>> open_metadata(const ServerConfig& config) {
+    if (config.database.is_postgres()) {
+        auto store = PostgresMetadataStore::open(config.database.url);
+        if (!store)
+            return Error{store.error().code, "cannot open the database: " + store.error().detail};
+        return std::shared_ptr<MetadataStore>(std::move(*store));
+    }
+    auto database = config.database.sqlite_file();
+    auto store = SqliteMetadataStore::open(database);
+    if (!store)
+        return Error{store.error().code,
+                     "cannot open the database " + database.string() + ": " + store.error().detail};
+    return std::shared_ptr<MetadataStore>(std::move(*store));
+}
+
 } // namespace
 
 Result<Lab> open_lab(const ServerConfig& config) {
@@ -66,16 +84,13 @@ Result<Lab> open_lab(const ServerConfig& config) {
         return Error{ErrorCode::storage_unavailable, "cannot create the data directory " +
                                                          config.server.data_dir.string() + ": " +
                                                          ec.message()};
-    auto database = config.database.sqlite_file();
-    auto metadata = SqliteMetadataStore::open(database);
+    auto metadata = open_metadata(config);
     if (!metadata)
-        return Error{metadata.error().code, "cannot open the database " + database.string() + ": " +
-                                                metadata.error().detail};
+        return metadata.error();
     auto bucket = open_storage(config.storage);
     if (!bucket)
         return bucket.error();
-    return Lab{config, std::shared_ptr<MetadataStore>(std::move(*metadata)), bucket->storage,
-               bucket->lister};
+    return Lab{config, std::move(*metadata), bucket->storage, bucket->lister};
 }
 
 Result<void> update_bucket(Lab& lab, OutboxDrainer& drainer) {

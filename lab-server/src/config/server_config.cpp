@@ -435,11 +435,9 @@ void resolve_database(ServerConfig& config, const Environment& env,
             url = std::string(sqlite_scheme) + resolve_in(config.server.data_dir, file).string();
         return;
     }
-    if (url.starts_with("postgresql://") || url.starts_with("postgres://"))
-        errors.push_back(source + ": PostgreSQL is not supported yet; use sqlite://<file>");
-    else
+    if (!config.database.is_postgres())
         errors.push_back(source + ": " + in_quotes(mask_password(url)) +
-                         " has an unknown scheme; use sqlite://<file>");
+                         " has an unknown scheme; use sqlite://<file> or postgresql://...");
 }
 
 bool is_token_id(std::string_view text) {
@@ -572,6 +570,10 @@ Result<ListenAddress> parse_listen_address(std::string_view text) {
     if (number > 65535)
         return bad("has a port above 65535");
     return ListenAddress{std::string(host), static_cast<std::uint16_t>(number)};
+}
+
+bool ServerConfig::Database::is_postgres() const {
+    return url.starts_with("postgresql://") || url.starts_with("postgres://");
 }
 
 std::filesystem::path ServerConfig::Database::sqlite_file() const {

@@ -74,12 +74,15 @@ struct ServerConfig {
         bool operator==(const Server&) const = default;
     };
     struct Database {
-        // Only sqlite:// for now; postgresql:// is recognised and refused. A URL
-        // with a password belongs in NIXEDGE_DATABASE_URL, which replaces this.
+        // sqlite://<file> (relative: to data_dir) or postgresql://... /
+        // postgres://... (libpq's URL form). A URL with a password belongs in
+        // NIXEDGE_DATABASE_URL, which replaces this.
         std::string url = "sqlite://nixedge.sqlite";
 
         // The file of a sqlite:// URL (absolute once loaded); empty for other schemes.
         std::filesystem::path sqlite_file() const;
+        // A postgresql:// or postgres:// URL.
+        bool is_postgres() const;
         bool operator==(const Database&) const = default;
     };
     // [storage.s3]: read only when storage.type is "s3" (then checked at load).

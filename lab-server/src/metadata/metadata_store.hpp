@@ -349,6 +349,12 @@ class MetadataStore {
     virtual Result<void> complete_outbox(std::int64_t id) = 0;
     // Counts a failed attempt and keeps the entry (and its place in the order).
     virtual Result<void> fail_outbox(std::int64_t id, std::string_view error) = 0;
+    // Runs fn holding the lock that every process on this database (each
+    // replica, `fsck --repair`) takes to drain the outbox, so one drains at a
+    // time: a regenerate and a later delete of one key must reach the bucket
+    // in order. Waits while another process drains. fn's result is returned;
+    // failing to take the lock is database_unavailable.
+    virtual Result<void> with_outbox_lock(const std::function<Result<void>()>& fn) = 0;
 };
 
 std::string_view to_string(KeyState state);

@@ -3,9 +3,9 @@
 // each step in its own transaction with its row in schema_migrations, so a
 // crash mid-migration leaves the last complete version.
 //
-// PostgreSQL gets its own list with the same version numbers and the same
-// tables and columns (only types and syntax differ), so that code above the
-// MetadataStore interface never knows which database it talks to.
+// PostgreSQL has its own list (postgres_migrations.hpp) with the same version
+// numbers, descriptions, tables and columns (only types and syntax differ),
+// so one SqlMetadataStore serves both.
 #pragma once
 
 #include "metadata/metadata_store.hpp"

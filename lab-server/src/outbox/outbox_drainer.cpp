@@ -48,6 +48,19 @@ Result<void> OutboxDrainer::apply(const OutboxEntry& entry, DrainStats& stats) {
 
 Result<DrainStats> OutboxDrainer::drain() {
     std::lock_guard lock(mutex_);
+    Result<DrainStats> drained = DrainStats{};
+    auto locked = metadata_->with_outbox_lock([&]() -> Result<void> {
+        drained = drain_locked();
+        if (!drained)
+            return drained.error();
+        return {};
+    });
+    if (!locked && drained)
+        return locked.error(); // the lock itself failed
+    return drained;
+}
+
+Result<DrainStats> OutboxDrainer::drain_locked() {
     DrainStats stats;
     for (;;) {
         auto batch = metadata_->pending_outbox(batch_size);

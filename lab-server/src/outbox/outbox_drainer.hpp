@@ -23,14 +23,16 @@ class OutboxDrainer {
         : metadata_(std::move(metadata)), storage_(std::move(storage)) {}
 
     // Drains every entry pending when it is called (and any enqueued
-    // meanwhile). One drain at a time in a process: a caller that finds
-    // another drain running waits for it, then drains what is left, so on
+    // meanwhile). One drain at a time on a database (the process's mutex,
+    // then MetadataStore::with_outbox_lock across replicas): a caller that
+    // finds another drain running waits for it, then drains what is left, so on
     // success everything enqueued before the call is in the bucket. Stops at
     // the first failure, which is recorded on the entry (fail_outbox) and
     // returned: a later entry for the same key must not overtake it.
     Result<DrainStats> drain();
 
   private:
+    Result<DrainStats> drain_locked();
     Result<void> apply(const OutboxEntry& entry, DrainStats& stats);
 
     std::shared_ptr<MetadataStore> metadata_;

@@ -1,12 +1,15 @@
 // Published paths: the publish transaction and the queries of the read path.
-#include "metadata/sqlite_metadata_store.hpp"
+// Template definitions of SqlMetadataStore (sql_metadata_store.hpp), included
+// only by sql_metadata_store_impl.hpp.
+#pragma once
 
-#include "metadata/sqlite_rows.hpp"
+#include "metadata/sql_metadata_store.hpp"
+#include "metadata/sql_rows.hpp"
 #include "nixedge/bucket_layout.hpp"
 
 namespace nixedge::lab {
 
-using namespace sqlite_rows;
+using namespace sql_rows;
 
 namespace {
 
@@ -27,7 +30,7 @@ Result<Sha256Digest> check_publishable(const NarInfo& info) {
     return manifest_hash;
 }
 
-Result<std::optional<std::string>> published_nar_hash(SqliteConnection& c, std::int64_t cache_id,
+Result<std::optional<std::string>> published_nar_hash(auto& c, std::int64_t cache_id,
                                                       std::string_view store_hash) {
     auto q = c.query("SELECT nar_hash FROM paths WHERE cache_id = ? AND store_hash = ?", cache_id,
                      store_hash);
@@ -35,8 +38,7 @@ Result<std::optional<std::string>> published_nar_hash(SqliteConnection& c, std::
 }
 
 // The narinfo must describe the NAR its URL names.
-Result<void> check_nar_matches(SqliteConnection& c, const std::string& manifest_hash,
-                               const NarInfo& info) {
+Result<void> check_nar_matches(auto& c, const std::string& manifest_hash, const NarInfo& info) {
     auto q = c.query("SELECT nar_hash, nar_size, file_size FROM nars WHERE manifest_hash = ?",
                      manifest_hash);
     auto row = q.step();
@@ -53,13 +55,13 @@ Result<void> check_nar_matches(SqliteConnection& c, const std::string& manifest_
     return {};
 }
 
-Result<bool> path_exists(SqliteConnection& c, std::int64_t cache_id, std::string_view hash) {
+Result<bool> path_exists(auto& c, std::int64_t cache_id, std::string_view hash) {
     auto q = c.query("SELECT 1 FROM paths WHERE cache_id = ? AND store_hash = ?", cache_id, hash);
     return q.step();
 }
 
 // References other than the path itself that the cache has not published.
-Result<std::vector<std::string>> missing_references(SqliteConnection& c, std::int64_t cache_id,
+Result<std::vector<std::string>> missing_references(auto& c, std::int64_t cache_id,
                                                     const NarInfo& info) {
     std::vector<std::string> missing;
     for (const auto& reference : info.references) {
@@ -76,7 +78,7 @@ Result<std::vector<std::string>> missing_references(SqliteConnection& c, std::in
 
 // A closure must be complete in the cache, unless the cache says the rest
 // comes from upstream.
-Result<void> check_references(SqliteConnection& c, const CacheRow& cache, const NarInfo& info) {
+Result<void> check_references(auto& c, const CacheRow& cache, const NarInfo& info) {
     if (cache.settings.allow_upstream_references)
         return {};
     auto missing = missing_references(c, cache.id, info);
@@ -93,20 +95,21 @@ std::optional<std::string> optional_text(const std::string& text) {
     return text.empty() ? std::nullopt : std::optional<std::string>(text);
 }
 
-Result<void> insert_path(SqliteConnection& c, std::int64_t cache_id, const NarInfo& info,
+Result<void> insert_path(auto& c, std::int64_t cache_id, const NarInfo& info,
                          const std::string& manifest_hash, const std::string& text, UnixTime now) {
     std::optional<std::string> deriver;
     if (info.deriver)
         deriver = info.deriver->base_name();
-    auto inserted = c.run("INSERT INTO paths (cache_id, store_hash, store_path, manifest_hash, "
-                          "nar_hash, nar_size, deriver, ca, narinfo, pushed_at, last_accessed_at) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                          cache_id, info.store_path.hash, info.store_path.full(), manifest_hash,
-                          hex(info.nar_hash.digest), info.nar_size, deriver, optional_text(info.ca),
-                          text, now, now);
-    if (!inserted)
-        return inserted;
-    const auto path_id = c.last_insert_id();
+    auto inserted = c.query(
+        "INSERT INTO paths (cache_id, store_hash, store_path, manifest_hash, "
+        "nar_hash, nar_size, deriver, ca, narinfo, pushed_at, last_accessed_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        cache_id, info.store_path.hash, info.store_path.full(), manifest_hash,
+        hex(info.nar_hash.digest), info.nar_size, deriver, optional_text(info.ca), text, now, now);
+    auto row = inserted.step();
+    if (!row)
+        return row.error();
+    const auto path_id = inserted.int64(0);
     for (const auto& reference : info.references)
         if (auto ok = c.run("INSERT INTO path_references (path_id, reference_hash, reference) "
                             "VALUES (?, ?, ?)",
@@ -116,15 +119,14 @@ Result<void> insert_path(SqliteConnection& c, std::int64_t cache_id, const NarIn
     return {};
 }
 
-Result<void> consume_staged(SqliteConnection& c, std::int64_t cache_id,
-                            std::optional<std::string_view> url) {
+Result<void> consume_staged(auto& c, std::int64_t cache_id, std::optional<std::string_view> url) {
     if (!url)
         return {};
     return c.run("DELETE FROM staged_uploads WHERE cache_id = ? AND url = ?", cache_id, *url);
 }
 
-Result<void> enqueue_publication(SqliteConnection& c, const CacheRow& cache,
-                                 std::string_view store_hash, UnixTime now) {
+Result<void> enqueue_publication(auto& c, const CacheRow& cache, std::string_view store_hash,
+                                 UnixTime now) {
     if (!on_edge(cache.settings))
         return {};
     if (auto ok = enqueue_path_objects(c, cache, store_hash, OutboxOp::regenerate, now); !ok)
@@ -132,7 +134,7 @@ Result<void> enqueue_publication(SqliteConnection& c, const CacheRow& cache,
     return enqueue_sync_plan(c, now);
 }
 
-Result<std::vector<StorePath>> load_references(SqliteConnection& c, std::int64_t path_id) {
+Result<std::vector<StorePath>> load_references(auto& c, std::int64_t path_id) {
     std::vector<StorePath> references;
     auto q = c.query("SELECT reference FROM path_references WHERE path_id = ? ORDER BY reference",
                      path_id);
@@ -150,7 +152,7 @@ Result<std::vector<StorePath>> load_references(SqliteConnection& c, std::int64_t
 }
 
 // Columns 0..11 of the paths query below, into a record (references aside).
-Result<PathRecord> read_path_row(const SqliteQuery& q, std::string_view cache) {
+Result<PathRecord> read_path_row(const auto& q, std::string_view cache) {
     PathRecord path;
     path.cache = std::string(cache);
     auto store_path = parse_store_path(q.text(1));
@@ -180,16 +182,17 @@ Result<PathRecord> read_path_row(const SqliteQuery& q, std::string_view cache) {
 
 } // namespace
 
+template <class Pool>
 Result<PublishOutcome>
-SqliteMetadataStore::publish_path(std::string_view cache, const NarInfo& info,
-                                  std::optional<std::string_view> staged_url) {
+SqlMetadataStore<Pool>::publish_path(std::string_view cache, const NarInfo& info,
+                                     std::optional<std::string_view> staged_url) {
     auto manifest_digest = check_publishable(info);
     if (!manifest_digest)
         return manifest_digest.error();
     const auto manifest_hash = hex(*manifest_digest);
     const auto text = serialize_narinfo(info);
-    const auto now = options_.clock();
-    return pool_.write([&](SqliteConnection& c) -> Result<PublishOutcome> {
+    const auto now = clock_();
+    return pool_.write([&](auto& c) -> Result<PublishOutcome> {
         auto row = require_cache(c, cache);
         if (!row)
             return row.error();
@@ -220,9 +223,10 @@ SqliteMetadataStore::publish_path(std::string_view cache, const NarInfo& info,
     });
 }
 
-Result<std::optional<PathRecord>> SqliteMetadataStore::get_path(std::string_view cache,
-                                                                std::string_view store_hash) {
-    return pool_.read([&](SqliteConnection& c) -> Result<std::optional<PathRecord>> {
+template <class Pool>
+Result<std::optional<PathRecord>> SqlMetadataStore<Pool>::get_path(std::string_view cache,
+                                                                   std::string_view store_hash) {
+    return pool_.read([&](auto& c) -> Result<std::optional<PathRecord>> {
         auto q = c.query("SELECT p.id, p.store_path, p.manifest_hash, p.nar_hash, p.nar_size, "
                          "p.deriver, p.ca, p.narinfo, p.pushed_at, p.last_accessed_at, p.pinned "
                          "FROM paths p JOIN caches c ON c.id = p.cache_id "
@@ -244,9 +248,10 @@ Result<std::optional<PathRecord>> SqliteMetadataStore::get_path(std::string_view
     });
 }
 
-Result<std::optional<std::string>> SqliteMetadataStore::narinfo(std::string_view cache,
-                                                                std::string_view store_hash) {
-    return pool_.read([&](SqliteConnection& c) {
+template <class Pool>
+Result<std::optional<std::string>> SqlMetadataStore<Pool>::narinfo(std::string_view cache,
+                                                                   std::string_view store_hash) {
+    return pool_.read([&](auto& c) {
         auto q = c.query("SELECT p.narinfo FROM paths p JOIN caches c ON c.id = p.cache_id "
                          "WHERE c.name = ? AND p.store_hash = ?",
                          cache, store_hash);
@@ -254,9 +259,10 @@ Result<std::optional<std::string>> SqliteMetadataStore::narinfo(std::string_view
     });
 }
 
-Result<std::optional<std::string>> SqliteMetadataStore::listing(std::string_view cache,
-                                                                std::string_view store_hash) {
-    return pool_.read([&](SqliteConnection& c) {
+template <class Pool>
+Result<std::optional<std::string>> SqlMetadataStore<Pool>::listing(std::string_view cache,
+                                                                   std::string_view store_hash) {
+    return pool_.read([&](auto& c) {
         auto q = c.query("SELECT l.listing FROM paths p JOIN caches c ON c.id = p.cache_id "
                          "JOIN nar_listings l ON l.manifest_hash = p.manifest_hash "
                          "WHERE c.name = ? AND p.store_hash = ?",
@@ -265,9 +271,10 @@ Result<std::optional<std::string>> SqliteMetadataStore::listing(std::string_view
     });
 }
 
-Result<bool> SqliteMetadataStore::cache_has_manifest(std::string_view cache,
-                                                     const Sha256Digest& manifest_hash) {
-    return pool_.read([&](SqliteConnection& c) {
+template <class Pool>
+Result<bool> SqlMetadataStore<Pool>::cache_has_manifest(std::string_view cache,
+                                                        const Sha256Digest& manifest_hash) {
+    return pool_.read([&](auto& c) {
         auto q = c.query("SELECT 1 FROM paths p JOIN caches c ON c.id = p.cache_id "
                          "WHERE c.name = ? AND p.manifest_hash = ? LIMIT 1",
                          cache, hex(manifest_hash));
@@ -275,10 +282,11 @@ Result<bool> SqliteMetadataStore::cache_has_manifest(std::string_view cache,
     });
 }
 
+template <class Pool>
 Result<std::vector<std::string>>
-SqliteMetadataStore::missing_paths(std::string_view cache,
-                                   std::span<const std::string> store_hashes) {
-    return pool_.read([&](SqliteConnection& c) -> Result<std::vector<std::string>> {
+SqlMetadataStore<Pool>::missing_paths(std::string_view cache,
+                                      std::span<const std::string> store_hashes) {
+    return pool_.read([&](auto& c) -> Result<std::vector<std::string>> {
         auto row = require_cache(c, cache);
         if (!row)
             return row.error();
@@ -294,9 +302,10 @@ SqliteMetadataStore::missing_paths(std::string_view cache,
     });
 }
 
-Result<void> SqliteMetadataStore::set_pinned(std::string_view cache, std::string_view store_hash,
-                                             bool pinned) {
-    return pool_.write([&](SqliteConnection& c) -> Result<void> {
+template <class Pool>
+Result<void> SqlMetadataStore<Pool>::set_pinned(std::string_view cache, std::string_view store_hash,
+                                                bool pinned) {
+    return pool_.write([&](auto& c) -> Result<void> {
         auto row = require_cache(c, cache);
         if (!row)
             return row.error();
@@ -311,18 +320,20 @@ Result<void> SqliteMetadataStore::set_pinned(std::string_view cache, std::string
     });
 }
 
-Result<void> SqliteMetadataStore::record_access(std::string_view cache,
-                                                std::span<const std::string> store_hashes,
-                                                UnixTime at) {
-    return pool_.write([&](SqliteConnection& c) -> Result<void> {
+template <class Pool>
+Result<void> SqlMetadataStore<Pool>::record_access(std::string_view cache,
+                                                   std::span<const std::string> store_hashes,
+                                                   UnixTime at) {
+    return pool_.write([&](auto& c) -> Result<void> {
         auto row = require_cache(c, cache);
         if (!row)
             return row.error();
         // A path removed since it was read is skipped, not an error.
         for (const auto& hash : store_hashes)
-            if (auto ok = c.run("UPDATE paths SET last_accessed_at = max(last_accessed_at, ?) "
-                                "WHERE cache_id = ? AND store_hash = ?",
-                                at, row->id, hash);
+            // Only forward; no max()/GREATEST, which the dialects spell apart.
+            if (auto ok = c.run("UPDATE paths SET last_accessed_at = ? "
+                                "WHERE cache_id = ? AND store_hash = ? AND last_accessed_at < ?",
+                                at, row->id, hash, at);
                 !ok)
                 return ok;
         return {};

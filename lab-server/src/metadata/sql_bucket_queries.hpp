@@ -1,22 +1,24 @@
 // Whole-bucket queries: totals for metrics, and the sync plan (what the edge
-// caches reach, read in one snapshot).
-#include "metadata/sqlite_metadata_store.hpp"
+// caches reach, read in one snapshot). Template definitions of SqlMetadataStore
+// (sql_metadata_store.hpp), included only by sql_metadata_store_impl.hpp.
+#pragma once
 
-#include "metadata/sqlite_rows.hpp"
+#include "metadata/sql_metadata_store.hpp"
+#include "metadata/sql_rows.hpp"
 #include "nixedge/bucket_layout.hpp"
 
 namespace nixedge::lab {
 
-using namespace sqlite_rows;
+using namespace sql_rows;
 
 namespace {
 
 // Paths of caches on the edge (public and edge-enabled), in publish order.
 constexpr const char* edge_paths = "SELECT p.manifest_hash, c.name, p.store_hash FROM paths p "
                                    "JOIN caches c ON c.id = p.cache_id "
-                                   "WHERE c.is_public = 1 AND c.edge_enabled = 1";
+                                   "WHERE c.is_public AND c.edge_enabled";
 
-Result<void> add_hash_keys(SqliteConnection& c, const std::string& sql,
+Result<void> add_hash_keys(auto& c, const std::string& sql,
                            std::string (*key_of)(const Sha256Digest&),
                            std::vector<std::string>& keys) {
     auto q = c.query(sql);
@@ -32,8 +34,8 @@ Result<void> add_hash_keys(SqliteConnection& c, const std::string& sql,
     return {};
 }
 
-Result<void> add_cache_keys(SqliteConnection& c, std::vector<std::string>& keys) {
-    auto q = c.query("SELECT name FROM caches WHERE is_public = 1 AND edge_enabled = 1 "
+Result<void> add_cache_keys(auto& c, std::vector<std::string>& keys) {
+    auto q = c.query("SELECT name FROM caches WHERE is_public AND edge_enabled "
                      "ORDER BY name");
     auto names = all_texts(q);
     if (!names)
@@ -43,11 +45,11 @@ Result<void> add_cache_keys(SqliteConnection& c, std::vector<std::string>& keys)
     return {};
 }
 
-Result<void> add_path_keys(SqliteConnection& c, std::vector<std::string>& keys) {
+Result<void> add_path_keys(auto& c, std::vector<std::string>& keys) {
     auto q = c.query("SELECT c.name, p.store_hash, l.manifest_hash IS NOT NULL FROM paths p "
                      "JOIN caches c ON c.id = p.cache_id "
                      "LEFT JOIN nar_listings l ON l.manifest_hash = p.manifest_hash "
-                     "WHERE c.is_public = 1 AND c.edge_enabled = 1 ORDER BY p.id");
+                     "WHERE c.is_public AND c.edge_enabled ORDER BY p.id");
     for (;;) {
         auto row = q.step();
         if (!row)
@@ -64,8 +66,8 @@ Result<void> add_path_keys(SqliteConnection& c, std::vector<std::string>& keys) 
 
 } // namespace
 
-Result<StorageTotals> SqliteMetadataStore::storage_totals() {
-    return pool_.read([&](SqliteConnection& c) -> Result<StorageTotals> {
+template <class Pool> Result<StorageTotals> SqlMetadataStore<Pool>::storage_totals() {
+    return pool_.read([&](auto& c) -> Result<StorageTotals> {
         auto q = c.query("SELECT count(*), coalesce(sum(stored_size), 0), "
                          "coalesce(sum(raw_size), 0), (SELECT count(*) FROM nars), "
                          "(SELECT count(*) FROM paths) FROM chunks WHERE state = 'stored'");
@@ -76,8 +78,8 @@ Result<StorageTotals> SqliteMetadataStore::storage_totals() {
     });
 }
 
-Result<SyncPlan> SqliteMetadataStore::edge_plan() {
-    return pool_.read([&](SqliteConnection& c) -> Result<SyncPlan> {
+template <class Pool> Result<SyncPlan> SqlMetadataStore<Pool>::edge_plan() {
+    return pool_.read([&](auto& c) -> Result<SyncPlan> {
         SyncPlan plan;
         auto manifests = std::string("SELECT DISTINCT e.manifest_hash FROM (") + edge_paths +
                          ") e ORDER BY e.manifest_hash";

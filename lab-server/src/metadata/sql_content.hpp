@@ -1,8 +1,11 @@
-// Content shared by every cache: chunk claims, NARs (manifests) and their
-// chunk lists, and uploads staged until their narinfo arrives.
-#include "metadata/sqlite_metadata_store.hpp"
+// Content shared by every cache: chunk claims, NARs (manifests) and their chunk
+// lists, and uploads staged until their narinfo arrives. Template definitions
+// of SqlMetadataStore (sql_metadata_store.hpp), included only by
+// sql_metadata_store_impl.hpp.
+#pragma once
 
-#include "metadata/sqlite_rows.hpp"
+#include "metadata/sql_metadata_store.hpp"
+#include "metadata/sql_rows.hpp"
 
 #include <algorithm>
 #include <map>
@@ -10,7 +13,7 @@
 
 namespace nixedge::lab {
 
-using namespace sqlite_rows;
+using namespace sql_rows;
 
 namespace {
 
@@ -34,7 +37,7 @@ struct ChunkRow {
     UnixTime claimed_at = 0;
 };
 
-Result<ChunkRow> read_chunk_row(SqliteConnection& c, const std::string& hash) {
+Result<ChunkRow> read_chunk_row(auto& c, const std::string& hash) {
     auto q = c.query("SELECT raw_size, stored_size, state, claim_id, claimed_at "
                      "FROM chunks WHERE hash = ?",
                      hash);
@@ -47,9 +50,10 @@ Result<ChunkRow> read_chunk_row(SqliteConnection& c, const std::string& hash) {
 }
 
 // Takes over a dead claim. Compare-and-set on its id: under SQLite's single
-// writer it always lands; under PostgreSQL's read committed only one taker does.
-Result<ChunkClaim> take_over(SqliteConnection& c, const std::string& hash,
-                             const ChunkClaimRequest& r, const ChunkRow& dead, UnixTime now) {
+// writer it always lands; under PostgreSQL's read committed a second taker
+// waits for the first, re-reads the row and changes nothing.
+Result<ChunkClaim> take_over(auto& c, const std::string& hash, const ChunkClaimRequest& r,
+                             const ChunkRow& dead, UnixTime now) {
     auto taken = c.run("UPDATE chunks SET stored_size = ?, claim_id = claim_id + 1, "
                        "claimed_at = ? WHERE hash = ? AND claim_id = ? AND state = 'claimed'",
                        r.stored_size, now, hash, dead.claim_id);
@@ -61,15 +65,15 @@ Result<ChunkClaim> take_over(SqliteConnection& c, const std::string& hash,
 }
 
 // Only a chunk that fsck reset for re-upload can be a claim that NARs use.
-Result<bool> chunk_in_use(SqliteConnection& c, const std::string& hash) {
+Result<bool> chunk_in_use(auto& c, const std::string& hash) {
     auto q = c.query("SELECT 1 FROM nar_chunks WHERE chunk_hash = ? LIMIT 1", hash);
     return q.step();
 }
 
 // Recorded manifests (and their names, and FileSize) carry the stored size of
 // a chunk they use, so its replacement must have exactly that size.
-Result<void> check_replacement_size(SqliteConnection& c, const std::string& hash,
-                                    const ChunkClaimRequest& r, const ChunkRow& dead) {
+Result<void> check_replacement_size(auto& c, const std::string& hash, const ChunkClaimRequest& r,
+                                    const ChunkRow& dead) {
     if (r.stored_size == dead.stored_size)
         return {};
     auto in_use = chunk_in_use(c, hash);
@@ -84,7 +88,7 @@ Result<void> check_replacement_size(SqliteConnection& c, const std::string& hash
                           " (compress it at the zstd level and version it was first stored with)");
 }
 
-Result<ChunkClaim> claim_one(SqliteConnection& c, const ChunkClaimRequest& r, UnixTime now,
+Result<ChunkClaim> claim_one(auto& c, const ChunkClaimRequest& r, UnixTime now,
                              std::int64_t timeout) {
     const auto hash = hex(r.hash);
     // Portable first-writer-wins: the insert that lands creates the claim.
@@ -120,7 +124,7 @@ constexpr std::string_view chunk_columns =
     "hash, raw_size, stored_size, state, claim_id, claimed_at, stored_at";
 
 // A row selected with chunk_columns.
-Result<ChunkRecord> chunk_record(const SqliteQuery& q) {
+Result<ChunkRecord> chunk_record(const auto& q) {
     auto hash = digest_from_hex(q.text(0));
     if (!hash)
         return hash.error();
@@ -135,7 +139,7 @@ constexpr std::string_view nar_columns =
     "manifest_hash, nar_hash, nar_size, file_size, chunk_count, created_at";
 
 // A row selected with nar_columns.
-Result<NarRecord> nar_record(const SqliteQuery& q) {
+Result<NarRecord> nar_record(const auto& q) {
     auto manifest_hash = digest_from_hex(q.text(0));
     auto nar_hash = digest_from_hex(q.text(1));
     if (!manifest_hash || !nar_hash)
@@ -144,8 +148,7 @@ Result<NarRecord> nar_record(const SqliteQuery& q) {
 }
 
 // Every row a query returns, each made by `make`.
-template <class Record, class Make>
-Result<std::vector<Record>> all_records(SqliteQuery& q, Make make) {
+template <class Record, class Make> Result<std::vector<Record>> all_records(auto& q, Make make) {
     std::vector<Record> records;
     for (;;) {
         auto next = q.step();
@@ -165,7 +168,7 @@ std::string after_text(const std::optional<Sha256Digest>& after) {
     return after ? hex(*after) : std::string();
 }
 
-Result<void> mark_one(SqliteConnection& c, const ChunkStoredRequest& r, UnixTime now) {
+Result<void> mark_one(auto& c, const ChunkStoredRequest& r, UnixTime now) {
     const auto hash = hex(r.hash);
     auto updated = c.run("UPDATE chunks SET state = 'stored', stored_at = ? "
                          "WHERE hash = ? AND claim_id = ? AND state = 'claimed'",
@@ -187,7 +190,7 @@ Result<void> mark_one(SqliteConnection& c, const ChunkStoredRequest& r, UnixTime
 }
 
 // Every chunk of a manifest must be stored, with the sizes the manifest gives.
-Result<void> check_chunks_stored(SqliteConnection& c, const ChunkManifest& manifest) {
+Result<void> check_chunks_stored(auto& c, const ChunkManifest& manifest) {
     std::unordered_set<std::string> checked;
     for (const auto& chunk : manifest.chunks) {
         auto hash = hex(chunk.hash);
@@ -206,8 +209,8 @@ Result<void> check_chunks_stored(SqliteConnection& c, const ChunkManifest& manif
     return {};
 }
 
-Result<void> insert_nar(SqliteConnection& c, const std::string& manifest_hash,
-                        const ChunkManifest& manifest, UnixTime now) {
+Result<void> insert_nar(auto& c, const std::string& manifest_hash, const ChunkManifest& manifest,
+                        UnixTime now) {
     auto inserted = c.run("INSERT INTO nars "
                           "(manifest_hash, nar_hash, nar_size, file_size, chunk_count, created_at) "
                           "VALUES (?, ?, ?, ?, ?, ?)",
@@ -224,7 +227,7 @@ Result<void> insert_nar(SqliteConnection& c, const std::string& manifest_hash,
     return {};
 }
 
-Result<void> insert_listing(SqliteConnection& c, const std::string& manifest_hash,
+Result<void> insert_listing(auto& c, const std::string& manifest_hash,
                             std::optional<std::string_view> listing) {
     if (!listing)
         return {};
@@ -233,7 +236,7 @@ Result<void> insert_listing(SqliteConnection& c, const std::string& manifest_has
                  manifest_hash, *listing);
 }
 
-Result<bool> nar_exists(SqliteConnection& c, const std::string& manifest_hash) {
+Result<bool> nar_exists(auto& c, const std::string& manifest_hash) {
     auto q = c.query("SELECT 1 FROM nars WHERE manifest_hash = ?", manifest_hash);
     return q.step();
 }
@@ -244,7 +247,7 @@ constexpr std::string_view staged_select =
     "JOIN nars n ON n.manifest_hash = s.manifest_hash "
     "WHERE c.name = ? AND s.url = ? AND s.expires_at > ?";
 
-Result<std::optional<StagedUpload>> find_staged_row(SqliteConnection& c, std::string_view cache,
+Result<std::optional<StagedUpload>> find_staged_row(auto& c, std::string_view cache,
                                                     std::string_view url, UnixTime now) {
     auto q = c.query(staged_select, cache, url, now);
     auto row = q.step();
@@ -263,40 +266,53 @@ Result<std::optional<StagedUpload>> find_staged_row(SqliteConnection& c, std::st
 
 } // namespace
 
+template <class Pool>
 Result<std::vector<ChunkClaim>>
-SqliteMetadataStore::claim_chunks(std::span<const ChunkClaimRequest> requests) {
+SqlMetadataStore<Pool>::claim_chunks(std::span<const ChunkClaimRequest> requests) {
     for (const auto& request : requests)
         if (auto ok = validate_claim(request); !ok)
             return ok.error();
-    const auto now = options_.clock();
-    const auto timeout = static_cast<std::int64_t>(options_.chunk_claim_timeout.count());
+    const auto now = clock_();
+    const auto timeout = static_cast<std::int64_t>(claim_timeout_.count());
+    // Rows are claimed in hash order, whatever the request order: two
+    // replicas claiming overlapping batches then wait for each other in one
+    // direction only and never deadlock. The first request of a repeated hash
+    // is the one claimed (a stable sort keeps request order among equals).
+    std::vector<std::size_t> order(requests.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return requests[a].hash < requests[b].hash;
+    });
     // Unsynced: a claim lost in a crash only lets the chunk be claimed again.
-    return pool_.write_unsynced([&](SqliteConnection& c) -> Result<std::vector<ChunkClaim>> {
-        std::vector<ChunkClaim> claims;
+    return pool_.write_unsynced([&](auto& c) -> Result<std::vector<ChunkClaim>> {
         // A hash repeated in the batch gets its first answer again, not
         // "claimed by other" from the claim this batch just made.
         std::map<Sha256Digest, ChunkClaim> seen;
-        for (const auto& request : requests) {
-            if (auto it = seen.find(request.hash); it != seen.end()) {
-                claims.push_back(it->second);
+        for (auto index : order) {
+            const auto& request = requests[index];
+            if (seen.contains(request.hash))
                 continue;
-            }
             auto claim = claim_one(c, request, now, timeout);
             if (!claim)
                 return claim.error();
             seen.emplace(request.hash, *claim);
-            claims.push_back(*claim);
         }
+        std::vector<ChunkClaim> claims;
+        for (const auto& request : requests)
+            claims.push_back(seen.at(request.hash));
         return claims;
     });
 }
 
-Result<void> SqliteMetadataStore::mark_chunks_stored(std::span<const ChunkStoredRequest> requests) {
-    const auto now = options_.clock();
+template <class Pool>
+Result<void>
+SqlMetadataStore<Pool>::mark_chunks_stored(std::span<const ChunkStoredRequest> requests) {
+    const auto now = clock_();
     // Unsynced: record_nar's durable commit, which every use of the chunk
     // waits for, syncs the mark with it; a mark lost in a crash leaves a chunk
     // that no manifest names, to be taken over or collected.
-    return pool_.write_unsynced([&](SqliteConnection& c) -> Result<void> {
+    return pool_.write_unsynced([&](auto& c) -> Result<void> {
         for (const auto& request : requests)
             if (auto ok = mark_one(c, request, now); !ok)
                 return ok;
@@ -304,8 +320,9 @@ Result<void> SqliteMetadataStore::mark_chunks_stored(std::span<const ChunkStored
     });
 }
 
-Result<std::optional<ChunkRecord>> SqliteMetadataStore::get_chunk(const Sha256Digest& hash) {
-    return pool_.read([&](SqliteConnection& c) -> Result<std::optional<ChunkRecord>> {
+template <class Pool>
+Result<std::optional<ChunkRecord>> SqlMetadataStore<Pool>::get_chunk(const Sha256Digest& hash) {
+    return pool_.read([&](auto& c) -> Result<std::optional<ChunkRecord>> {
         auto q = c.query("SELECT " + std::string(chunk_columns) + " FROM chunks WHERE hash = ?",
                          hex(hash));
         auto row = q.step();
@@ -320,8 +337,9 @@ Result<std::optional<ChunkRecord>> SqliteMetadataStore::get_chunk(const Sha256Di
     });
 }
 
-Result<Sha256Digest> SqliteMetadataStore::record_nar(const ChunkManifest& manifest,
-                                                     std::optional<std::string_view> listing) {
+template <class Pool>
+Result<Sha256Digest> SqlMetadataStore<Pool>::record_nar(const ChunkManifest& manifest,
+                                                        std::optional<std::string_view> listing) {
     // The name is computed here from the canonical encoding, so a recorded
     // hash always names the bytes the manifest object holds.
     auto encoded = encode_manifest(manifest);
@@ -329,8 +347,8 @@ Result<Sha256Digest> SqliteMetadataStore::record_nar(const ChunkManifest& manife
         return encoded.error();
     const auto digest = Sha256::digest(as_bytes(*encoded));
     const auto manifest_hash = hex(digest);
-    const auto now = options_.clock();
-    return pool_.write([&](SqliteConnection& c) -> Result<Sha256Digest> {
+    const auto now = clock_();
+    return pool_.write([&](auto& c) -> Result<Sha256Digest> {
         auto exists = nar_exists(c, manifest_hash);
         if (!exists)
             return exists.error();
@@ -346,8 +364,10 @@ Result<Sha256Digest> SqliteMetadataStore::record_nar(const ChunkManifest& manife
     });
 }
 
-Result<std::optional<NarRecord>> SqliteMetadataStore::get_nar(const Sha256Digest& manifest_hash) {
-    return pool_.read([&](SqliteConnection& c) -> Result<std::optional<NarRecord>> {
+template <class Pool>
+Result<std::optional<NarRecord>>
+SqlMetadataStore<Pool>::get_nar(const Sha256Digest& manifest_hash) {
+    return pool_.read([&](auto& c) -> Result<std::optional<NarRecord>> {
         auto q =
             c.query("SELECT " + std::string(nar_columns) + " FROM nars WHERE manifest_hash = ?",
                     hex(manifest_hash));
@@ -363,9 +383,10 @@ Result<std::optional<NarRecord>> SqliteMetadataStore::get_nar(const Sha256Digest
     });
 }
 
+template <class Pool>
 Result<std::optional<ChunkManifest>>
-SqliteMetadataStore::manifest(const Sha256Digest& manifest_hash) {
-    return pool_.read([&](SqliteConnection& c) -> Result<std::optional<ChunkManifest>> {
+SqlMetadataStore<Pool>::manifest(const Sha256Digest& manifest_hash) {
+    return pool_.read([&](auto& c) -> Result<std::optional<ChunkManifest>> {
         const auto key = hex(manifest_hash);
         auto nar = c.query("SELECT nar_hash, nar_size FROM nars WHERE manifest_hash = ?", key);
         auto found = nar.step();
@@ -397,29 +418,32 @@ SqliteMetadataStore::manifest(const Sha256Digest& manifest_hash) {
     });
 }
 
+template <class Pool>
 Result<std::vector<ChunkRecord>>
-SqliteMetadataStore::list_chunks(const std::optional<Sha256Digest>& after, std::size_t limit) {
-    return pool_.read([&](SqliteConnection& c) {
+SqlMetadataStore<Pool>::list_chunks(const std::optional<Sha256Digest>& after, std::size_t limit) {
+    return pool_.read([&](auto& c) {
         auto q = c.query("SELECT " + std::string(chunk_columns) +
                              " FROM chunks WHERE hash > ? ORDER BY hash LIMIT ?",
                          after_text(after), limit);
-        return all_records<ChunkRecord>(q, chunk_record);
+        return all_records<ChunkRecord>(q, [](const auto& r) { return chunk_record(r); });
     });
 }
 
+template <class Pool>
 Result<std::vector<NarRecord>>
-SqliteMetadataStore::list_nars(const std::optional<Sha256Digest>& after, std::size_t limit) {
-    return pool_.read([&](SqliteConnection& c) {
+SqlMetadataStore<Pool>::list_nars(const std::optional<Sha256Digest>& after, std::size_t limit) {
+    return pool_.read([&](auto& c) {
         auto q = c.query("SELECT " + std::string(nar_columns) +
                              " FROM nars WHERE manifest_hash > ? ORDER BY manifest_hash LIMIT ?",
                          after_text(after), limit);
-        return all_records<NarRecord>(q, nar_record);
+        return all_records<NarRecord>(q, [](const auto& r) { return nar_record(r); });
     });
 }
 
-Result<std::vector<ChunkUse>> SqliteMetadataStore::chunk_uses(const Sha256Digest& hash,
-                                                              std::size_t limit) {
-    return pool_.read([&](SqliteConnection& c) {
+template <class Pool>
+Result<std::vector<ChunkUse>> SqlMetadataStore<Pool>::chunk_uses(const Sha256Digest& hash,
+                                                                 std::size_t limit) {
+    return pool_.read([&](auto& c) {
         auto q = c.query("SELECT DISTINCT nc.manifest_hash, c.name, p.store_path "
                          "FROM nar_chunks nc "
                          "LEFT JOIN paths p ON p.manifest_hash = nc.manifest_hash "
@@ -427,7 +451,7 @@ Result<std::vector<ChunkUse>> SqliteMetadataStore::chunk_uses(const Sha256Digest
                          "WHERE nc.chunk_hash = ? "
                          "ORDER BY nc.manifest_hash, c.name, p.store_path LIMIT ?",
                          hex(hash), limit);
-        return all_records<ChunkUse>(q, [](const SqliteQuery& row) -> Result<ChunkUse> {
+        return all_records<ChunkUse>(q, [](const auto& row) -> Result<ChunkUse> {
             auto manifest_hash = digest_from_hex(row.text(0));
             if (!manifest_hash)
                 return manifest_hash.error();
@@ -436,12 +460,13 @@ Result<std::vector<ChunkUse>> SqliteMetadataStore::chunk_uses(const Sha256Digest
     });
 }
 
-Result<bool> SqliteMetadataStore::reset_chunk_for_upload(const Sha256Digest& hash) {
-    const auto timeout = static_cast<std::int64_t>(options_.chunk_claim_timeout.count());
+template <class Pool>
+Result<bool> SqlMetadataStore<Pool>::reset_chunk_for_upload(const Sha256Digest& hash) {
+    const auto timeout = static_cast<std::int64_t>(claim_timeout_.count());
     // The epoch is older than any claim timeout on any replica's clock; a
     // test clock near the epoch gets a time older than its own timeout.
-    const auto dead_since = std::min<UnixTime>(0, options_.clock() - timeout);
-    return pool_.write([&](SqliteConnection& c) -> Result<bool> {
+    const auto dead_since = std::min<UnixTime>(0, clock_() - timeout);
+    return pool_.write([&](auto& c) -> Result<bool> {
         auto reset = c.run("UPDATE chunks SET state = 'claimed', claim_id = claim_id + 1, "
                            "claimed_at = ?, stored_at = NULL WHERE hash = ? AND state = 'stored'",
                            dead_since, hex(hash));
@@ -451,13 +476,14 @@ Result<bool> SqliteMetadataStore::reset_chunk_for_upload(const Sha256Digest& has
     });
 }
 
-Result<StagedUpload> SqliteMetadataStore::stage_upload(std::string_view cache, std::string_view url,
-                                                       const Sha256Digest& manifest_hash,
-                                                       std::chrono::seconds ttl) {
+template <class Pool>
+Result<StagedUpload>
+SqlMetadataStore<Pool>::stage_upload(std::string_view cache, std::string_view url,
+                                     const Sha256Digest& manifest_hash, std::chrono::seconds ttl) {
     if (url.empty() || ttl.count() <= 0)
         return make_error(ErrorCode::invalid_argument, "a staged upload needs a URL and a TTL");
-    const auto now = options_.clock();
-    return pool_.write([&](SqliteConnection& c) -> Result<StagedUpload> {
+    const auto now = clock_();
+    return pool_.write([&](auto& c) -> Result<StagedUpload> {
         auto row = require_cache(c, cache);
         if (!row)
             return row.error();
@@ -485,14 +511,15 @@ Result<StagedUpload> SqliteMetadataStore::stage_upload(std::string_view cache, s
     });
 }
 
-Result<std::optional<StagedUpload>> SqliteMetadataStore::find_staged(std::string_view cache,
-                                                                     std::string_view url) {
-    const auto now = options_.clock();
-    return pool_.read([&](SqliteConnection& c) { return find_staged_row(c, cache, url, now); });
+template <class Pool>
+Result<std::optional<StagedUpload>> SqlMetadataStore<Pool>::find_staged(std::string_view cache,
+                                                                        std::string_view url) {
+    const auto now = clock_();
+    return pool_.read([&](auto& c) { return find_staged_row(c, cache, url, now); });
 }
 
-Result<std::size_t> SqliteMetadataStore::expire_staged(UnixTime now) {
-    return pool_.write([&](SqliteConnection& c) -> Result<std::size_t> {
+template <class Pool> Result<std::size_t> SqlMetadataStore<Pool>::expire_staged(UnixTime now) {
+    return pool_.write([&](auto& c) -> Result<std::size_t> {
         auto removed = c.run("DELETE FROM staged_uploads WHERE expires_at <= ?", now);
         if (!removed)
             return removed.error();

@@ -1,13 +1,16 @@
 // The outbox's own calls. Entries are mostly enqueued by other transactions
-// (publish, cache changes) through sqlite_rows::enqueue.
-#include "metadata/sqlite_metadata_store.hpp"
+// (publish, cache changes) through sql_rows::enqueue. Template definitions of
+// SqlMetadataStore (sql_metadata_store.hpp), included only by
+// sql_metadata_store_impl.hpp.
+#pragma once
 
-#include "metadata/sqlite_rows.hpp"
+#include "metadata/sql_metadata_store.hpp"
+#include "metadata/sql_rows.hpp"
 #include "storage/storage.hpp"
 
 namespace nixedge::lab {
 
-using namespace sqlite_rows;
+using namespace sql_rows;
 
 namespace {
 
@@ -19,25 +22,25 @@ OutboxOp outbox_op(const std::string& text) {
 
 } // namespace
 
-Result<std::int64_t> SqliteMetadataStore::enqueue(OutboxOp op, std::string_view key,
-                                                  std::string_view payload) {
+template <class Pool>
+Result<std::int64_t> SqlMetadataStore<Pool>::enqueue(OutboxOp op, std::string_view key,
+                                                     std::string_view payload) {
     if (auto ok = validate_object_key(key); !ok)
         return ok.error();
     if (op != OutboxOp::put && !payload.empty())
         return make_error(ErrorCode::invalid_argument, "only a put carries a payload");
-    const auto now = options_.clock();
-    return pool_.write([&](SqliteConnection& c) -> Result<std::int64_t> {
+    const auto now = clock_();
+    return pool_.write([&](auto& c) -> Result<std::int64_t> {
         std::optional<std::string_view> body;
         if (op == OutboxOp::put)
             body = payload;
-        if (auto ok = sqlite_rows::enqueue(c, op, key, body, now); !ok)
-            return ok.error();
-        return c.last_insert_id();
+        return sql_rows::enqueue(c, op, key, body, now);
     });
 }
 
-Result<std::vector<OutboxEntry>> SqliteMetadataStore::pending_outbox(std::size_t limit) {
-    return pool_.read([&](SqliteConnection& c) -> Result<std::vector<OutboxEntry>> {
+template <class Pool>
+Result<std::vector<OutboxEntry>> SqlMetadataStore<Pool>::pending_outbox(std::size_t limit) {
+    return pool_.read([&](auto& c) -> Result<std::vector<OutboxEntry>> {
         std::vector<OutboxEntry> entries;
         auto q = c.query("SELECT id, op, object_key, payload, created_at, attempts, last_error "
                          "FROM outbox ORDER BY id LIMIT ?",
@@ -54,14 +57,14 @@ Result<std::vector<OutboxEntry>> SqliteMetadataStore::pending_outbox(std::size_t
     });
 }
 
-Result<void> SqliteMetadataStore::complete_outbox(std::int64_t id) {
-    return pool_.write(
-        [&](SqliteConnection& c) { return c.run("DELETE FROM outbox WHERE id = ?", id); });
+template <class Pool> Result<void> SqlMetadataStore<Pool>::complete_outbox(std::int64_t id) {
+    return pool_.write([&](auto& c) { return c.run("DELETE FROM outbox WHERE id = ?", id); });
 }
 
-Result<void> SqliteMetadataStore::fail_outbox(std::int64_t id, std::string_view error) {
-    const auto now = options_.clock();
-    return pool_.write([&](SqliteConnection& c) {
+template <class Pool>
+Result<void> SqlMetadataStore<Pool>::fail_outbox(std::int64_t id, std::string_view error) {
+    const auto now = clock_();
+    return pool_.write([&](auto& c) {
         return c.run("UPDATE outbox SET attempts = attempts + 1, last_error = ?, "
                      "last_attempt_at = ? WHERE id = ?",
                      error, now, id);

@@ -1,0 +1,98 @@
+// The MetadataStore logic written once for both databases: a class template
+// over the connection pool (SqlitePool or PostgresPool), whose connections
+// offer the same calls (`?` parameters, rows as text, changes()). The SQL is
+// the subset both dialects share (ON CONFLICT, RETURNING, boolean tests as
+// `WHERE flag`), so every query runs unchanged on both; what differs lives
+// in the pools (transactions and their isolation), the connections (errors)
+// and the migrations. SqliteMetadataStore and PostgresMetadataStore add
+// opening, the schema version and the outbox lock.
+//
+// The definitions are in sql_{caches,content,paths,outbox,bucket_queries}.hpp,
+// instantiated once per database by sqlite_metadata_store.cpp and
+// postgres_metadata_store.cpp (through sql_metadata_store_impl.hpp).
+#pragma once
+
+#include "metadata/metadata_store.hpp"
+
+#include <chrono>
+#include <utility>
+
+namespace nixedge::lab {
+
+template <class Pool> class SqlMetadataStore : public MetadataStore {
+  public:
+    Result<Cache> create_cache(std::string_view name, const CacheSettings& settings,
+                               const SecretKey& key) override;
+    Result<std::optional<Cache>> get_cache(std::string_view name) override;
+    Result<std::vector<Cache>> list_caches() override;
+    Result<Cache> update_cache(std::string_view name, const CacheSettingsUpdate& update) override;
+    Result<void> destroy_cache(std::string_view name) override;
+    Result<void> add_cache_key(std::string_view cache, const SecretKey& key,
+                               KeyState state) override;
+    Result<void> set_cache_key_state(std::string_view cache, std::string_view key_name,
+                                     KeyState state) override;
+    Result<void> remove_cache_key(std::string_view cache, std::string_view key_name) override;
+
+    Result<std::vector<ChunkClaim>>
+    claim_chunks(std::span<const ChunkClaimRequest> requests) override;
+    Result<void> mark_chunks_stored(std::span<const ChunkStoredRequest> requests) override;
+    Result<std::optional<ChunkRecord>> get_chunk(const Sha256Digest& hash) override;
+
+    Result<Sha256Digest> record_nar(const ChunkManifest& manifest,
+                                    std::optional<std::string_view> listing) override;
+    Result<std::optional<NarRecord>> get_nar(const Sha256Digest& manifest_hash) override;
+    Result<std::optional<ChunkManifest>> manifest(const Sha256Digest& manifest_hash) override;
+
+    Result<StagedUpload> stage_upload(std::string_view cache, std::string_view url,
+                                      const Sha256Digest& manifest_hash,
+                                      std::chrono::seconds ttl) override;
+    Result<std::optional<StagedUpload>> find_staged(std::string_view cache,
+                                                    std::string_view url) override;
+    Result<std::size_t> expire_staged(UnixTime now) override;
+
+    Result<PublishOutcome> publish_path(std::string_view cache, const NarInfo& narinfo,
+                                        std::optional<std::string_view> staged_url) override;
+    Result<std::optional<PathRecord>> get_path(std::string_view cache,
+                                               std::string_view store_hash) override;
+    Result<std::optional<std::string>> narinfo(std::string_view cache,
+                                               std::string_view store_hash) override;
+    Result<std::optional<std::string>> listing(std::string_view cache,
+                                               std::string_view store_hash) override;
+    Result<bool> cache_has_manifest(std::string_view cache,
+                                    const Sha256Digest& manifest_hash) override;
+    Result<std::vector<std::string>>
+    missing_paths(std::string_view cache, std::span<const std::string> store_hashes) override;
+    Result<void> set_pinned(std::string_view cache, std::string_view store_hash,
+                            bool pinned) override;
+    Result<void> record_access(std::string_view cache, std::span<const std::string> store_hashes,
+                               UnixTime at) override;
+
+    Result<StorageTotals> storage_totals() override;
+    Result<SyncPlan> edge_plan() override;
+
+    Result<std::vector<ChunkRecord>> list_chunks(const std::optional<Sha256Digest>& after,
+                                                 std::size_t limit) override;
+    Result<std::vector<NarRecord>> list_nars(const std::optional<Sha256Digest>& after,
+                                             std::size_t limit) override;
+    Result<std::vector<ChunkUse>> chunk_uses(const Sha256Digest& hash, std::size_t limit) override;
+    Result<bool> reset_chunk_for_upload(const Sha256Digest& hash) override;
+
+    Result<std::int64_t> enqueue(OutboxOp op, std::string_view key,
+                                 std::string_view payload) override;
+    Result<std::vector<OutboxEntry>> pending_outbox(std::size_t limit) override;
+    Result<void> complete_outbox(std::int64_t id) override;
+    Result<void> fail_outbox(std::int64_t id, std::string_view error) override;
+
+  protected:
+    template <class... PoolArgs>
+    SqlMetadataStore(Clock clock, std::chrono::seconds claim_timeout, PoolArgs&&... pool_args)
+        : clock_(std::move(clock)), claim_timeout_(claim_timeout),
+          pool_(std::forward<PoolArgs>(pool_args)...) {}
+
+    Clock clock_;
+    // A chunk claim older than this is presumed dead and may be taken over.
+    std::chrono::seconds claim_timeout_;
+    Pool pool_;
+};
+
+} // namespace nixedge::lab
