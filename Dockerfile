@@ -20,7 +20,7 @@ RUN apt-get update \
       build-essential cmake ninja-build ccache pkg-config \
       libboost1.81-dev libsodium-dev libzstd-dev libssl-dev nlohmann-json3-dev \
       libtomlplusplus-dev libsqlite3-dev liblzma-dev libbz2-dev libbrotli-dev \
-      libcurl4-openssl-dev \
+      libcurl4-openssl-dev libpq-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -35,7 +35,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libsodium23 libzstd1 libtomlplusplus3 libsqlite3-0 liblzma5 libbrotli1 \
-      libbz2-1.0 libssl3 libcurl4 libstdc++6 libgcc-s1 ca-certificates rclone jq \
+      libbz2-1.0 libssl3 libcurl4 libpq5 libstdc++6 libgcc-s1 ca-certificates rclone jq \
  && rm -rf /var/lib/apt/lists/*
 # runtime-packages: end
 RUN groupadd --system --gid 10001 nixedge \
