@@ -123,28 +123,29 @@ if [[ -s $work/mutable ]]; then
 fi
 log "copied or checked $n_mutable narinfos, listings and cache infos"
 
+# Deletes from the mirror the objects of `listed` (a file of keys) that are
+# not in `keep` (the plan's keys of that kind); sets $deleted to how many.
+delete_unplanned() { # listed keep what
+  comm -23 <(sort -u "$1") <(sort -u "$2") >"$work/to-delete"
+  deleted=$(wc -l <"$work/to-delete")
+  if [[ -s $work/to-delete ]]; then
+    run_rclone delete "$dest_root" --files-from-raw "$work/to-delete" || fail "deleting $deleted $3"
+  fi
+  log "deleted $deleted $3"
+}
+
 # --- 4. mutable objects the plan no longer lists -------------------------------------------
 # Everything outside chunks/, manifests/ and sync/ is a mutable kind.
 phase=delete-mutable
-grep -Ev '^(chunks|manifests|sync)/' "$work/dest-all" | sort -u |
-  comm -23 - <(sort -u "$work/mutable") >"$work/to-delete-mutable" || true
-n_deleted_mutable=$(wc -l <"$work/to-delete-mutable")
-if [[ -s $work/to-delete-mutable ]]; then
-  run_rclone delete "$dest_root" --files-from-raw "$work/to-delete-mutable" ||
-    fail "deleting $n_deleted_mutable narinfos, listings and cache infos"
-fi
-log "deleted $n_deleted_mutable narinfos, listings and cache infos"
+grep -Ev '^(chunks|manifests|sync)/' "$work/dest-all" >"$work/dest-mutable" || true
+delete_unplanned "$work/dest-mutable" "$work/mutable" "narinfos, listings and cache infos"
+n_deleted_mutable=$deleted
 
 # --- 5. chunks and manifests the plan no longer lists --------------------------------------
 phase=delete-immutable
-grep -E '^(chunks|manifests)/' "$work/dest-all" | sort -u |
-  comm -23 - <(sort -u "$work/immutable") >"$work/to-delete-immutable" || true
-n_deleted_immutable=$(wc -l <"$work/to-delete-immutable")
-if [[ -s $work/to-delete-immutable ]]; then
-  run_rclone delete "$dest_root" --files-from-raw "$work/to-delete-immutable" ||
-    fail "deleting $n_deleted_immutable chunks and manifests"
-fi
-log "deleted $n_deleted_immutable chunks and manifests"
+grep -E '^(chunks|manifests)/' "$work/dest-all" >"$work/dest-immutable" || true
+delete_unplanned "$work/dest-immutable" "$work/immutable" "chunks and manifests"
+n_deleted_immutable=$deleted
 
 # --- 6. the record ---------------------------------------------------------------------
 phase="done"
