@@ -21,14 +21,7 @@ status_of() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 r2() { node "$repo/tests/edge/local_r2.mjs" "$tmp/edge-state" "$@"; }
 load_bucket() { node "$repo/scripts/edge-load-bucket.mjs" --bucket-dir "$tmp/data/bucket" --persist-to "$tmp/edge-state"; }
 
-export NIXEDGE_TOKEN_HS256_SECRET=$(openssl rand -hex 32)
-unset NIXEDGE_TOKEN_HS256_SECRET_BASE64 NIXEDGE_CONFIG NIXEDGE_DATABASE_URL
-cat >"$tmp/server.toml" <<TOML
-[server]
-listen = "127.0.0.1:0"
-data_dir = "$tmp/data"
-TOML
-admin() { "$server" --config "$tmp/server.toml" "$@"; }
+lab_config
 
 
 step "build paths with the real Nix"

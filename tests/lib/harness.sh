@@ -9,6 +9,10 @@
 #   free_port        a free TCP port on 127.0.0.1
 #   start_lab CONFIG starts `nixedge-server --config CONFIG serve` (the caller's
 #                    $server names the binary) and sets lab_url from its "listening on" line
+#   lab_config [TOML] a fresh token secret in the environment (no other NIXEDGE_
+#                    setting leaks in), and $tmp/server.toml: a server on a free
+#                    port with its data in $tmp/data, plus TOML
+#   admin ARGS       nixedge-server --config $tmp/server.toml ARGS
 #   fresh_nix_env    a fresh HOME and client cache for the next Nix calls: Nix
 #                    remembers narinfo lookups (a warm cache turns a push into no requests)
 #   nix_cmd ARGS     nix with the nix-command feature and no default substituter
@@ -62,6 +66,16 @@ start_lab() {
   lab_url=$(sed -n 's/^listening on //p' "$tmp/server.out")
   [[ -n $lab_url ]] || fail "the lab server did not start"
 }
+
+lab_config() {
+  NIXEDGE_TOKEN_HS256_SECRET=$(openssl rand -hex 32)
+  export NIXEDGE_TOKEN_HS256_SECRET
+  unset NIXEDGE_TOKEN_HS256_SECRET_BASE64 NIXEDGE_CONFIG NIXEDGE_DATABASE_URL
+  printf '[server]\nlisten = "127.0.0.1:0"\ndata_dir = "%s"\n%s' "$tmp/data" "${1:-}" >"$tmp/server.toml"
+}
+
+# shellcheck disable=SC2154 # $server is the caller's
+admin() { "$server" --config "$tmp/server.toml" "$@"; }
 
 fresh_nix_env() {
   local d

@@ -18,8 +18,7 @@ server=$(realpath "$1")
 # shellcheck source=tests/lib/harness.sh
 source "$(dirname "$0")/../lib/harness.sh"
 
-export NIXEDGE_TOKEN_HS256_SECRET=$(openssl rand -hex 32)
-unset NIXEDGE_TOKEN_HS256_SECRET_BASE64 NIXEDGE_CONFIG NIXEDGE_DATABASE_URL
+lab_config
 if [[ -n ${2:-} ]]; then
   # shellcheck disable=SC1090
   source "$2"
@@ -29,12 +28,6 @@ if [[ -n ${2:-} ]]; then
   export NIXEDGE_DATABASE_URL=${NIXEDGE_TEST_POSTGRES_URL%/*}/$database
   echo "== metadata on PostgreSQL: ${NIXEDGE_DATABASE_URL/:*@/:***@}"
 fi
-cat >"$tmp/server.toml" <<TOML
-[server]
-listen = "127.0.0.1:0"
-data_dir = "$tmp/data"
-TOML
-admin() { "$server" --config "$tmp/server.toml" "$@"; }
 
 # Each Nix invocation gets a fresh HOME and client cache (fresh_nix_env).
 

@@ -29,22 +29,14 @@ count_keys() { # prefix; curl 7.88 signs the query as written: encode it canonic
   s3 GET "/$bucket?list-type=2&prefix=${1//\//%2F}" | grep -o '<Key>' | wc -l
 }
 
-NIXEDGE_TOKEN_HS256_SECRET=$(openssl rand -hex 32)
-export NIXEDGE_TOKEN_HS256_SECRET
-unset NIXEDGE_TOKEN_HS256_SECRET_BASE64 NIXEDGE_CONFIG NIXEDGE_DATABASE_URL
 export NIXEDGE_S3_ACCESS_KEY_ID=$RGW_ACCESS_KEY NIXEDGE_S3_SECRET_ACCESS_KEY=$RGW_SECRET_KEY
-cat >"$tmp/server.toml" <<TOML
-[server]
-listen = "127.0.0.1:0"
-data_dir = "$tmp/data"
-[storage]
-type = "s3"
+lab_config "[storage]
+type = \"s3\"
 [storage.s3]
-endpoint = "$RGW_ENDPOINT"
-region = "$RGW_REGION"
-bucket = "$bucket"
-TOML
-admin() { "$server" --config "$tmp/server.toml" "$@"; }
+endpoint = \"$RGW_ENDPOINT\"
+region = \"$RGW_REGION\"
+bucket = \"$bucket\"
+"
 
 step "a wrong S3 secret stops the server at start, saying why"
 NIXEDGE_S3_SECRET_ACCESS_KEY=wrong-secret-value "$server" --config "$tmp/server.toml" serve \

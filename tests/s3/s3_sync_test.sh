@@ -34,21 +34,14 @@ force_path_style = true
 CONF
 rclone mkdir "rgw:$lab_bucket" && rclone mkdir "rgw:$mirror_bucket" || fail "cannot create the buckets"
 
-NIXEDGE_TOKEN_HS256_SECRET=$(openssl rand -hex 32)
-export NIXEDGE_TOKEN_HS256_SECRET NIXEDGE_S3_ACCESS_KEY_ID=$RGW_ACCESS_KEY NIXEDGE_S3_SECRET_ACCESS_KEY=$RGW_SECRET_KEY
-unset NIXEDGE_TOKEN_HS256_SECRET_BASE64 NIXEDGE_CONFIG NIXEDGE_DATABASE_URL
-cat >"$tmp/server.toml" <<TOML
-[server]
-listen = "127.0.0.1:0"
-data_dir = "$tmp/data"
-[storage]
-type = "s3"
+export NIXEDGE_S3_ACCESS_KEY_ID=$RGW_ACCESS_KEY NIXEDGE_S3_SECRET_ACCESS_KEY=$RGW_SECRET_KEY
+lab_config "[storage]
+type = \"s3\"
 [storage.s3]
-endpoint = "$RGW_ENDPOINT"
-region = "$RGW_REGION"
-bucket = "$lab_bucket"
-TOML
-admin() { "$server" --config "$tmp/server.toml" "$@"; }
+endpoint = \"$RGW_ENDPOINT\"
+region = \"$RGW_REGION\"
+bucket = \"$lab_bucket\"
+"
 
 step "push to the lab on S3: an edge cache and a private one"
 admin cache create edge --public --edge >/dev/null

@@ -19,14 +19,7 @@ repo=$(pwd)
 # shellcheck source=tests/lib/harness.sh
 source "$repo/tests/lib/harness.sh"
 
-export NIXEDGE_TOKEN_HS256_SECRET=$(openssl rand -hex 32)
-unset NIXEDGE_TOKEN_HS256_SECRET_BASE64 NIXEDGE_CONFIG NIXEDGE_DATABASE_URL
-cat >"$tmp/server.toml" <<TOML
-[server]
-listen = "127.0.0.1:0"
-data_dir = "$tmp/data"
-TOML
-admin() { "$server" --config "$tmp/server.toml" "$@"; }
+lab_config
 bucket=$tmp/data/bucket
 mirror=$tmp/mirror
 export RCLONE="$repo/tests/sync/checked_rclone.sh" CHECK_MIRROR=$mirror CHECK_FORBIDDEN=secret
