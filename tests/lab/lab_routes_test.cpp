@@ -156,6 +156,34 @@ TEST_CASE("lab routes: published narinfos are immutable, references must exist",
     CHECK(f.call(Verb::get, "/main/" + top.hash + ".narinfo", token)->body == before);
 }
 
+TEST_CASE("lab routes: a narinfo whose shared upload another push already published is a no-op",
+          "[routes]") {
+    // Two clients (or two replicas' clients) push the same path at once: both
+    // find the NAR missing and upload it under the same URL, the first
+    // narinfo publishes and takes the staged upload, the second narinfo
+    // finds none. It must succeed (same NarHash: no-op), not ask for the NAR.
+    LabFixture f;
+    f.create_cache("main");
+    auto token = f.token({{"main", Permission::pull}, {"main", Permission::push}});
+    auto path = path_named("shared");
+    std::string nar = file_nar("the same content, pushed twice at once");
+    auto url = nix_nar_url(nar);
+    for (int i = 0; i < 2; ++i)
+        REQUIRE(f.call(Verb::put, "/main/" + url, token, nar)->status == Status::ok);
+    auto narinfo = client_narinfo(path, nar, url, {});
+    CHECK(f.call(Verb::put, "/main/" + path.hash + ".narinfo", token, narinfo)->status ==
+          Status::ok);
+    auto before = f.call(Verb::get, "/main/" + path.hash + ".narinfo", token)->body;
+    CHECK(f.call(Verb::put, "/main/" + path.hash + ".narinfo", token, narinfo)->status ==
+          Status::ok);
+    CHECK(f.call(Verb::get, "/main/" + path.hash + ".narinfo", token)->body == before);
+    // Without an upload, a narinfo for a path not published is still refused.
+    auto other = path_named("other");
+    CHECK(f.call(Verb::put, "/main/" + other.hash + ".narinfo", token,
+                 client_narinfo(other, file_nar("never uploaded"), "nar/x.nar", {}))
+              ->status == Status::bad_request);
+}
+
 TEST_CASE("lab routes: byte ranges of a multi-chunk NAR", "[routes]") {
     LabFixture f;
     f.create_cache("main", /*is_public=*/true);

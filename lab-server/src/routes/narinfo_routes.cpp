@@ -44,8 +44,29 @@ struct NarToPublish {
     std::optional<std::string> staged_url; // consumed by the publish
 };
 
-// The NAR a pushed narinfo names: an upload staged under its URL, or (for a
-// client that learnt the server's URL) a NAR already published in the cache.
+// The manifest of the path's narinfo already published in the cache, if any.
+Result<std::optional<Sha256Digest>> published_manifest(MetadataStore& metadata, const Cache& cache,
+                                                       const NarInfo& info) {
+    auto text = metadata.narinfo(cache.name, info.store_path.hash);
+    if (!text)
+        return text.error();
+    if (!*text)
+        return std::optional<Sha256Digest>();
+    auto published = parse_narinfo(**text);
+    if (!published)
+        return published.error();
+    auto manifest = parse_nar_url(published->url);
+    if (!manifest)
+        return manifest.error();
+    return std::optional<Sha256Digest>(*manifest);
+}
+
+// The NAR a pushed narinfo names: an upload staged under its URL; or (for a
+// client that learnt the server's URL) a NAR already published in the cache;
+// or, when the same path was published meanwhile by another push of the same
+// NAR (through another replica, or a concurrent client whose publish took the
+// staged upload they shared), that published NAR: publishing it again is a
+// no-op if the NarHash matches and a conflict if not.
 Result<NarToPublish> find_nar(MetadataStore& metadata, const Cache& cache, const NarInfo& info) {
     std::optional<Sha256Digest> manifest;
     std::optional<std::string> staged_url;
@@ -61,6 +82,12 @@ Result<NarToPublish> find_nar(MetadataStore& metadata, const Cache& cache, const
             return has.error();
         if (*has)
             manifest = *named;
+    }
+    if (!manifest) {
+        auto published = published_manifest(metadata, cache, info);
+        if (!published)
+            return published.error();
+        manifest = *published;
     }
     if (!manifest)
         return make_error(ErrorCode::invalid_argument,
