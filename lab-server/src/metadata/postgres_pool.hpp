@@ -27,6 +27,7 @@
 // caller gets database_unavailable.
 #pragma once
 
+#include "metadata/connection_pool.hpp"
 #include "metadata/postgres_connection.hpp"
 
 #include <chrono>
@@ -45,25 +46,8 @@ class PostgresPool {
   public:
     PostgresPool(std::string url, std::size_t max_connections, int max_attempts);
 
-    class Lease {
-      public:
-        Lease(PostgresPool* pool, std::unique_ptr<PostgresConnection> connection)
-            : pool_(pool), connection_(std::move(connection)) {}
-        Lease(Lease&& other) noexcept = default;
-        Lease& operator=(Lease&&) = delete;
-        ~Lease() {
-            if (connection_)
-                pool_->release(std::move(connection_));
-        }
-        PostgresConnection& operator*() { return *connection_; }
-        PostgresConnection* operator->() { return connection_.get(); }
-
-      private:
-        PostgresPool* pool_;
-        std::unique_ptr<PostgresConnection> connection_;
-    };
-
-    Result<Lease> acquire();
+    using Lease = ConnectionPool<PostgresConnection>::Lease;
+    Result<Lease> acquire() { return connections_.acquire(); }
 
     template <class F> auto read(F&& fn) {
         return run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn);
@@ -74,11 +58,9 @@ class PostgresPool {
     }
 
     // Connections open now (idle or leased), for tests.
-    std::size_t open_connections();
+    std::size_t open_connections() { return connections_.open_connections(); }
 
   private:
-    void release(std::unique_ptr<PostgresConnection> connection);
-
     enum class Failure { none, retry, fatal };
 
     static bool is_race_sqlstate(std::string_view sqlstate) {
@@ -140,14 +122,8 @@ class PostgresPool {
         return result;
     }
 
-    std::string url_;
-    std::size_t max_connections_;
+    ConnectionPool<PostgresConnection> connections_;
     int max_attempts_;
-
-    std::mutex mutex_;
-    std::condition_variable returned_;
-    std::vector<std::unique_ptr<PostgresConnection>> idle_;
-    std::size_t open_ = 0;
 };
 
 } // namespace nixedge::lab

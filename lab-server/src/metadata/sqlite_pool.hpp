@@ -11,16 +11,15 @@
 // processes (a second server on the same file, `nixedge-server fsck`).
 #pragma once
 
+#include "metadata/connection_pool.hpp"
 #include "metadata/sqlite_connection.hpp"
 
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 namespace nixedge::lab {
 
@@ -29,26 +28,8 @@ class SqlitePool {
     SqlitePool(std::filesystem::path path, std::size_t max_connections,
                std::chrono::milliseconds busy_timeout);
 
-    // A borrowed connection, returned to the pool when the lease ends.
-    class Lease {
-      public:
-        Lease(SqlitePool* pool, std::unique_ptr<SqliteConnection> connection)
-            : pool_(pool), connection_(std::move(connection)) {}
-        Lease(Lease&& other) noexcept = default;
-        Lease& operator=(Lease&&) = delete;
-        ~Lease() {
-            if (connection_)
-                pool_->release(std::move(connection_));
-        }
-        SqliteConnection& operator*() { return *connection_; }
-        SqliteConnection* operator->() { return connection_.get(); }
-
-      private:
-        SqlitePool* pool_;
-        std::unique_ptr<SqliteConnection> connection_;
-    };
-
-    Result<Lease> acquire();
+    using Lease = ConnectionPool<SqliteConnection>::Lease;
+    Result<Lease> acquire() { return connections_.acquire(); }
 
     // Runs fn(connection) in a read transaction (one consistent snapshot).
     template <class F> auto read(F&& fn) { return with_connection("BEGIN", fn); }
@@ -81,8 +62,6 @@ class SqlitePool {
     }
 
   private:
-    void release(std::unique_ptr<SqliteConnection> connection);
-
     template <class F> auto with_connection(const char* begin, F& fn) {
         using R = std::invoke_result_t<F&, SqliteConnection&>;
         auto lease = acquire();
@@ -114,15 +93,7 @@ class SqlitePool {
         }
     };
 
-    std::filesystem::path path_;
-    std::size_t max_connections_;
-    std::chrono::milliseconds busy_timeout_;
-
-    std::mutex mutex_; // guards idle_ and open_
-    std::condition_variable returned_;
-    std::vector<std::unique_ptr<SqliteConnection>> idle_;
-    std::size_t open_ = 0;
-
+    ConnectionPool<SqliteConnection> connections_;
     std::mutex write_mutex_;
 };
 
