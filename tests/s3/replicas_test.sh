@@ -16,27 +16,15 @@ server=$(realpath "$1")
 repo=$(pwd)
 # shellcheck source=tests/lib/harness.sh
 source "$repo/tests/lib/harness.sh"
-[[ -n ${NIXEDGE_TEST_RGW_ENV:-} && -f $NIXEDGE_TEST_RGW_ENV ]] ||
-  fail "NIXEDGE_TEST_RGW_ENV names no RGW env file: run through ctest (the RGW fixture)"
-# shellcheck disable=SC1090
-. "$NIXEDGE_TEST_RGW_ENV"
+# shellcheck source=tests/s3/s3_lib.sh
+source "$(dirname "$0")/s3_lib.sh"
 [[ -f ${2:-} ]] || fail "no PostgreSQL state file: run through ctest (the postgres fixture)"
 
 bucket=replicas-$$-$RANDOM
-export RCLONE_CONFIG=$tmp/rclone.conf
-unset AWS_CA_BUNDLE
-printf '[rgw]\ntype = s3\nprovider = Ceph\nendpoint = %s\nregion = %s\naccess_key_id = %s\nsecret_access_key = %s\nforce_path_style = true\n' \
-  "$RGW_ENDPOINT" "$RGW_REGION" "$RGW_ACCESS_KEY" "$RGW_SECRET_KEY" >"$RCLONE_CONFIG"
+rgw_rclone_config
 rclone mkdir "rgw:$bucket" || fail "cannot create bucket $bucket"
 
-export NIXEDGE_S3_ACCESS_KEY_ID=$RGW_ACCESS_KEY NIXEDGE_S3_SECRET_ACCESS_KEY=$RGW_SECRET_KEY
-lab_config "[storage]
-type = \"s3\"
-[storage.s3]
-endpoint = \"$RGW_ENDPOINT\"
-region = \"$RGW_REGION\"
-bucket = \"$bucket\"
-"
+lab_config_on_s3 "$bucket"
 # shellcheck disable=SC1090
 source "$2"
 database=nixedge_replicas_$$

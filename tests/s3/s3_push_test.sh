@@ -10,10 +10,8 @@ set -euo pipefail
 server=$(realpath "$1")
 # shellcheck source=tests/lib/harness.sh
 source "$(dirname "$0")/../lib/harness.sh"
-[[ -n ${NIXEDGE_TEST_RGW_ENV:-} && -f $NIXEDGE_TEST_RGW_ENV ]] ||
-  fail "NIXEDGE_TEST_RGW_ENV names no RGW env file: run through ctest (the RGW fixture)"
-# shellcheck disable=SC1090
-. "$NIXEDGE_TEST_RGW_ENV"
+# shellcheck source=tests/s3/s3_lib.sh
+source "$(dirname "$0")/s3_lib.sh"
 
 empty_sha=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 s3() { # method path [curl args]: SigV4 with the test user, body to stdout
@@ -29,14 +27,7 @@ count_keys() { # prefix; curl 7.88 signs the query as written: encode it canonic
   s3 GET "/$bucket?list-type=2&prefix=${1//\//%2F}" | grep -o '<Key>' | wc -l
 }
 
-export NIXEDGE_S3_ACCESS_KEY_ID=$RGW_ACCESS_KEY NIXEDGE_S3_SECRET_ACCESS_KEY=$RGW_SECRET_KEY
-lab_config "[storage]
-type = \"s3\"
-[storage.s3]
-endpoint = \"$RGW_ENDPOINT\"
-region = \"$RGW_REGION\"
-bucket = \"$bucket\"
-"
+lab_config_on_s3 "$bucket"
 
 step "a wrong S3 secret stops the server at start, saying why"
 NIXEDGE_S3_SECRET_ACCESS_KEY=wrong-secret-value "$server" --config "$tmp/server.toml" serve \

@@ -14,34 +14,13 @@ server=$(realpath "$1")
 repo=$(pwd)
 # shellcheck source=tests/lib/harness.sh
 source "$repo/tests/lib/harness.sh"
-[[ -n ${NIXEDGE_TEST_RGW_ENV:-} && -f $NIXEDGE_TEST_RGW_ENV ]] ||
-  fail "NIXEDGE_TEST_RGW_ENV names no RGW env file: run through ctest (the RGW fixture)"
-# shellcheck disable=SC1090
-. "$NIXEDGE_TEST_RGW_ENV"
-unset AWS_CA_BUNDLE # rclone 1.60 refuses to start when it is set
-
+# shellcheck source=tests/s3/s3_lib.sh
+source "$(dirname "$0")/s3_lib.sh"
 lab_bucket=lab-$$-$RANDOM mirror_bucket=mirror-$$-$RANDOM
-export RCLONE_CONFIG=$tmp/rclone.conf
-cat >"$RCLONE_CONFIG" <<CONF
-[rgw]
-type = s3
-provider = Ceph
-endpoint = $RGW_ENDPOINT
-region = $RGW_REGION
-access_key_id = $RGW_ACCESS_KEY
-secret_access_key = $RGW_SECRET_KEY
-force_path_style = true
-CONF
+rgw_rclone_config
 rclone mkdir "rgw:$lab_bucket" && rclone mkdir "rgw:$mirror_bucket" || fail "cannot create the buckets"
 
-export NIXEDGE_S3_ACCESS_KEY_ID=$RGW_ACCESS_KEY NIXEDGE_S3_SECRET_ACCESS_KEY=$RGW_SECRET_KEY
-lab_config "[storage]
-type = \"s3\"
-[storage.s3]
-endpoint = \"$RGW_ENDPOINT\"
-region = \"$RGW_REGION\"
-bucket = \"$lab_bucket\"
-"
+lab_config_on_s3 "$lab_bucket"
 
 step "push to the lab on S3: an edge cache and a private one"
 admin cache create edge --public --edge >/dev/null
