@@ -113,22 +113,12 @@ grep -q ': 0 copied (0.0 MiB), [0-9]* already there, 0 deleted' "$tmp/load2.out"
 
 # The Worker trusts only the edge cache's key; `other` is not served at all.
 edge_port=$(free_port)
-start_edge() {
-  setsid npx wrangler dev --persist-to "$tmp/edge-state" --ip 127.0.0.1 --port "$edge_port" \
-    --show-interactive-dev-session=false \
-    --var "TRUSTED_KEYS:{\"edge\":[\"$edge_key\"]}" --var DEFAULT_CACHE:edge \
-    >>"$tmp/edge.log" 2>&1 &
-  edge_pid=$!
-  for _ in $(seq 300); do
-    curl -s -o /dev/null "http://127.0.0.1:$edge_port/" && return 0
-    kill -0 "$edge_pid" 2>/dev/null || fail "wrangler dev exited"
-    sleep 0.1
-  done
-  fail "wrangler dev did not answer"
+start_worker() {
+  start_edge "$edge_port" "$tmp/edge-state" --var "TRUSTED_KEYS:{\"edge\":[\"$edge_key\"]}" --var DEFAULT_CACHE:edge
 }
 edge=http://127.0.0.1:$edge_port
 step "start the Worker (wrangler dev)"
-start_edge
+start_worker
 
 step "routes: per cache, bare for DEFAULT_CACHE, nothing for other caches"
 curl -sf "$edge/edge/nix-cache-info" | cmp - "$tmp/data/bucket/edge/nix-cache-info" || fail "/edge/nix-cache-info"
@@ -141,25 +131,11 @@ for url in "$edge/other/nix-cache-info" "$edge/other/$(hash_of "$resigned").nari
   [[ $(status_of "$url") == 404 ]] || fail "$url is not 404"
 done
 
-substitute() { # substitute STORE URL PATH...: nix-store -r with only the edge key
-  local store=$1 url=$2
-  shift 2
-  fresh_nix_env
-  nix-store --store "$store" -r "$@" --option substituters "$url" --option require-sigs true \
-    --option trusted-public-keys "$edge_key" --option download-attempts 1 \
-    --option connect-timeout 5 >/dev/null
-}
-same_path() { # same_path STORE PATH: tree and NarHash as built
-  diff -r --no-dereference "$tmp/root$2" "$1$2" >/dev/null || fail "$2 differs after the edge"
-  [[ $(nix-store --store "$1" -q --hash "$2") == $(nix-store --store "$tmp/root" -q --hash "$2") ]] ||
-    fail "$2: NarHash differs"
-}
-
 step "Nix substitutes the closure through the edge (require-sigs, only the edge key)"
 subst=$tmp/subst
-substitute "$subst" "$edge/edge" "$top" 2>"$tmp/subst.log" || fail "substitution: $(cat "$tmp/subst.log")"
+substitute "$subst" "$edge/edge" "$edge_key" "$top" 2>"$tmp/subst.log" || fail "substitution: $(cat "$tmp/subst.log")"
 for p in $closure; do same_path "$subst" "$p"; done
-substitute "$subst" "$edge" "$bare" 2>"$tmp/bare.log" || fail "substitution from bare routes: $(cat "$tmp/bare.log")"
+substitute "$subst" "$edge" "$edge_key" "$bare" 2>"$tmp/bare.log" || fail "substitution from bare routes: $(cat "$tmp/bare.log")"
 same_path "$subst" "$bare"
 fresh_nix_env
 nix_cmd path-info --store "$subst" --sigs "$top" | grep -q "${edge_key%%:*}:" || fail "no edge signature on $top"
@@ -179,11 +155,11 @@ mapfile -t chunky_chunks < <(sed -n 's/^chunk \([0-9a-f]*\) .*/\1/p' "$tmp/data/
 # One after the first: the answer has begun (200, headers sent) when it is missed.
 lost=${chunky_chunks[${#chunky_chunks[@]} / 2]}
 r2 delete "chunks/$lost"
-start_edge
+start_worker
 
 for p in "$resized" "$resigned"; do
   [[ $(status_of "$edge/edge/$(hash_of "$p").narinfo") == 404 ]] || fail "a tampered narinfo is served ($p)"
-  substitute "$subst" "$edge/edge" "$p" 2>"$tmp/tampered.log" && fail "Nix substituted tampered $p"
+  substitute "$subst" "$edge/edge" "$edge_key" "$p" 2>"$tmp/tampered.log" && fail "Nix substituted tampered $p"
   nix-store --store "$subst" --check-validity "$p" 2>/dev/null && fail "tampered $p is valid in the store"
   [[ -e $subst$p ]] && fail "tampered $p was written to the store"
 done
@@ -196,7 +172,7 @@ done
 
 ch=$(hash_of "$chunky")
 [[ $(status_of "$edge/edge/$ch.narinfo") == 200 ]] || fail "chunky's narinfo is not served"
-substitute "$subst" "$edge/edge" "$chunky" 2>"$tmp/chunky.log" && fail "Nix substituted a NAR with a lost chunk"
+substitute "$subst" "$edge/edge" "$edge_key" "$chunky" 2>"$tmp/chunky.log" && fail "Nix substituted a NAR with a lost chunk"
 nix-store --store "$subst" --check-validity "$chunky" 2>/dev/null && fail "the NAR with a lost chunk is valid"
 fresh_nix_env
 nix_cmd path-info --store "$subst" "$chunky" 2>/dev/null && fail "nix path-info finds the NAR with a lost chunk"

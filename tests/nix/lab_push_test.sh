@@ -20,12 +20,7 @@ source "$(dirname "$0")/../lib/harness.sh"
 
 lab_config
 if [[ -n ${2:-} ]]; then
-  # shellcheck disable=SC1090
-  source "$2"
-  database=nixedge_push_$$
-  psql -q -X -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" \
-    -U postgres -d postgres -c "CREATE DATABASE $database OWNER nixedge"
-  export NIXEDGE_DATABASE_URL=${NIXEDGE_TEST_POSTGRES_URL%/*}/$database
+  use_postgres_database "$2" "nixedge_push_$$"
   echo "== metadata on PostgreSQL: ${NIXEDGE_DATABASE_URL/:*@/:***@}"
 fi
 

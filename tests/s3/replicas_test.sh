@@ -25,24 +25,15 @@ rgw_rclone_config
 rclone mkdir "rgw:$bucket" || fail "cannot create bucket $bucket"
 
 lab_config_on_s3 "$bucket"
-# shellcheck disable=SC1090
-source "$2"
-database=nixedge_replicas_$$
-psql -q -X -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" \
-  -U postgres -d postgres -c "CREATE DATABASE $database OWNER nixedge"
-export NIXEDGE_DATABASE_URL=${NIXEDGE_TEST_POSTGRES_URL%/*}/$database
+use_postgres_database "$2" "nixedge_replicas_$$"
 
 step "two replicas on one database and one bucket"
 admin cache create main --public --edge >"$tmp/main.pk"
 printf 'machine 127.0.0.1 password %s\n' "$(admin make-token --sub ci --validity 1h --push '*' --pull '*')" >"$tmp/netrc"
 start_lab "$tmp/server.toml"
 replica1=$lab_url
-"$server" --config "$tmp/server.toml" serve >"$tmp/server2.out" 2>"$tmp/server2.err" &
-replica2_pid=$!
-trap 'kill "$replica2_pid" 2>/dev/null; wait "$replica2_pid" 2>/dev/null; harness_cleanup' EXIT
-for _ in $(seq 100); do grep -qs '^listening on ' "$tmp/server2.out" && break; sleep 0.05; done
-replica2=$(sed -n 's/^listening on //p' "$tmp/server2.out")
-[[ -n $replica2 ]] || fail "the second replica did not start: $(cat "$tmp/server2.err")"
+start_replica server2
+replica2=$replica_url
 
 step "overlapping pushes through both replicas at once"
 mkdir -p "$tmp/files"
