@@ -30,21 +30,8 @@ step "build paths with the real Nix"
 # resized and resigned (narinfos tampered in R2), chunky (loses a chunk),
 # bare (through DEFAULT_CACHE's bare routes), private (pushed to a private cache).
 cat >"$tmp/paths.nix" <<'NIX'
-let
-  mk = name: cmd: derivation {
-    name = "nixedge-e2e-${name}"; system = builtins.currentSystem; builder = "/bin/sh";
-    args = [ "-c" ("export PATH=/bin:/usr/bin; set -e; " + cmd) ];
-  };
-  dep = mk "dep" ''
-    mkdir -p $out/sub/deeper $out/bin
-    echo hello > $out/sub/deeper/file
-    : > $out/empty
-    printf '#!/bin/sh\necho hi\n' > $out/bin/run; chmod +x $out/bin/run
-    ln -s sub/deeper/file $out/link
-    head -c 6000000 /dev/urandom > $out/big
-  '';
-  mid = mk "mid" "mkdir $out; echo ${dep} > $out/dep; ln -s ${dep}/bin/run $out/run";
-  small = name: mk name "mkdir $out; head -c 5000 /dev/urandom > $out/data";
+{ testlib }:
+let inherit (import testlib) mk dep mid small;
 in {
   top = mk "top" "mkdir $out; echo ${mid} ${dep} > $out/refs";
   resized = small "resized";
@@ -54,17 +41,13 @@ in {
   private = small "private";
 }
 NIX
-fresh_nix_env
-built=$(nix-build --store "$tmp/root" "$tmp/paths.nix" --no-out-link --option substituters '' \
-  --option sandbox-paths '/bin /usr /lib /lib64' --option build-users-group '' 2>"$tmp/build.log") ||
-  { cat "$tmp/build.log" >&2; fail "nix-build"; }
-path_of() { grep -- "-nixedge-e2e-$1\$" <<<"$built" || fail "no path $1 in: $built"; }
+build_paths "$tmp/paths.nix"
 hash_of() { basename "$1" | cut -c1-32; }
-top=$(path_of top)
+top=$(built_path top)
 closure=$(nix-store --store "$tmp/root" -qR "$top")
 [[ $(wc -l <<<"$closure") -eq 3 ]] || fail "expected a closure of 3 paths: $closure"
-resized=$(path_of resized) resigned=$(path_of resigned) chunky=$(path_of chunky)
-bare=$(path_of bare) private=$(path_of private)
+resized=$(built_path resized) resigned=$(built_path resigned) chunky=$(built_path chunky)
+bare=$(built_path bare) private=$(built_path private)
 
 step "push to the lab server"
 edge_key=$(admin cache create edge --public --edge)

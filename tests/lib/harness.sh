@@ -27,8 +27,12 @@
 #                    (--var ...), in its own process group, logging to $tmp/edge.log
 #   substitute STORE URL KEY PATH...  nix-store -r PATH into STORE from URL alone,
 #                    require-sigs with KEY the only trusted key (fresh client cache)
+#   build_paths FILE nix-build of FILE's attributes into $tmp/root (FILE: a
+#                    function of testlib, tests/lib/test_paths.nix); sets built
+#   built_path NAME  the path of testlib's `mk NAME` among them
 #   same_path STORE PATH  fails unless PATH in STORE has the tree and NarHash it
-#                    has in $tmp/root (where the tests build)
+#                    has in $tmp/root (where build_paths builds)
+harness_dir=$(realpath "$(dirname "${BASH_SOURCE[0]}")")
 tmp=$(mktemp -d)
 server_pid=
 replica_pids=()
@@ -101,6 +105,7 @@ start_replica() {
 }
 
 use_postgres_database() {
+  [[ -f ${1:-} ]] || fail "no PostgreSQL state file '${1:-}': run through ctest (the postgres fixture)"
   # shellcheck disable=SC1090
   source "$1"
   psql -q -X -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" \
@@ -148,6 +153,15 @@ substitute() {
     --option trusted-public-keys "$key" --option download-attempts 1 \
     --option connect-timeout 5 >/dev/null
 }
+
+build_paths() {
+  fresh_nix_env
+  built=$(nix-build --store "$tmp/root" "$1" --no-out-link --arg testlib "$harness_dir/test_paths.nix" \
+    --option substituters '' --option sandbox-paths '/bin /usr /lib /lib64' \
+    --option build-users-group '' 2>"$tmp/build.log") || { cat "$tmp/build.log" >&2; fail "nix-build"; }
+}
+
+built_path() { grep -- "-nixedge-test-$1\$" <<<"$built" || fail "no path $1 in: $built"; }
 
 same_path() {
   diff -r --no-dereference "$tmp/root$2" "$1$2" >/dev/null || fail "$2 differs after substitution"

@@ -25,7 +25,6 @@ repo=$(pwd)
 source "$repo/tests/lib/harness.sh"
 # shellcheck source=tests/s3/s3_lib.sh
 source "$(dirname "$0")/s3_lib.sh"
-[[ -f ${2:-} ]] || fail "no PostgreSQL state file: run through ctest (the postgres fixture)"
 export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false
 status_of() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 hash_of() { basename "$1" | cut -c1-32; }
@@ -49,32 +48,16 @@ step "build two overlapping closures and a private path with the real Nix"
 # dep (a 6 MB random file: several chunks) is in both closures:
 # top -> mid -> dep, and side -> dep (side has a 3 MB file of its own).
 cat >"$tmp/paths.nix" <<'NIX'
-let
-  mk = name: cmd: derivation {
-    name = "nixedge-chain-${name}"; system = builtins.currentSystem; builder = "/bin/sh";
-    args = [ "-c" ("export PATH=/bin:/usr/bin; set -e; " + cmd) ];
-  };
-  dep = mk "dep" ''
-    mkdir -p $out/sub/deeper $out/bin
-    echo hello > $out/sub/deeper/file
-    : > $out/empty
-    printf '#!/bin/sh\necho hi\n' > $out/bin/run; chmod +x $out/bin/run
-    ln -s sub/deeper/file $out/link
-    head -c 6000000 /dev/urandom > $out/big
-  '';
-  mid = mk "mid" "mkdir $out; echo ${dep} > $out/dep; ln -s ${dep}/bin/run $out/run";
+{ testlib }:
+let inherit (import testlib) mk dep mid small;
 in {
   top = mk "top" "mkdir $out; echo ${mid} ${dep} > $out/refs";
   side = mk "side" "mkdir $out; ln -s ${dep}/big $out/big; head -c 3000000 /dev/urandom > $out/own";
-  private = mk "private" "mkdir $out; head -c 5000 /dev/urandom > $out/data";
+  private = small "private";
 }
 NIX
-fresh_nix_env
-built=$(nix-build --store "$tmp/root" "$tmp/paths.nix" --no-out-link --option substituters '' \
-  --option sandbox-paths '/bin /usr /lib /lib64' --option build-users-group '' 2>"$tmp/build.log") ||
-  { cat "$tmp/build.log" >&2; fail "nix-build"; }
-path_of() { grep -- "-nixedge-chain-$1\$" <<<"$built" || fail "no path $1 in: $built"; }
-top=$(path_of top) side=$(path_of side) private=$(path_of private)
+build_paths "$tmp/paths.nix"
+top=$(built_path top) side=$(built_path side) private=$(built_path private)
 mapfile -t closure_top < <(nix-store --store "$tmp/root" -qR "$top")
 mapfile -t closure_side < <(nix-store --store "$tmp/root" -qR "$side")
 mapfile -t public_paths < <(printf '%s\n' "${closure_top[@]}" "${closure_side[@]}" | sort -u)

@@ -18,7 +18,6 @@ repo=$(pwd)
 source "$repo/tests/lib/harness.sh"
 # shellcheck source=tests/s3/s3_lib.sh
 source "$(dirname "$0")/s3_lib.sh"
-[[ -f ${2:-} ]] || fail "no PostgreSQL state file: run through ctest (the postgres fixture)"
 
 bucket=replicas-$$-$RANDOM
 rgw_rclone_config
