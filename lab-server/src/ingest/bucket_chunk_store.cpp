@@ -13,6 +13,15 @@ Result<std::optional<std::uint64_t>> BucketChunkStore::stored_size(const Sha256D
         return chunk.error();
     if (!*chunk || (*chunk)->state != ChunkState::stored)
         return std::optional<std::uint64_t>{};
+    if (!(*chunk)->unused_since)
+        return std::optional<std::uint64_t>{(*chunk)->stored_size};
+    // An unused chunk may be GC's next: taking it restarts its grace period,
+    // unless GC holds it already (then it is stored anew).
+    auto reused = metadata_->reuse_stored_chunk(hash);
+    if (!reused)
+        return reused.error();
+    if (!*reused)
+        return std::optional<std::uint64_t>{};
     return std::optional<std::uint64_t>{(*chunk)->stored_size};
 }
 

@@ -125,6 +125,8 @@ struct ChunkRecord {
     std::int64_t claim_id = 0;
     UnixTime claimed_at = 0;
     std::optional<UnixTime> stored_at;
+    // Since when no recorded NAR uses the chunk (absent while one does).
+    std::optional<UnixTime> unused_since;
 
     bool operator==(const ChunkRecord&) const = default;
 };
@@ -136,6 +138,8 @@ struct NarRecord {
     std::uint64_t file_size = 0; // sum of stored sizes: FileSize and Content-Length
     std::uint64_t chunk_count = 0;
     UnixTime created_at = 0;
+    // Since when no path or staged upload uses the NAR (absent while one does).
+    std::optional<UnixTime> unused_since;
 
     bool operator==(const NarRecord&) const = default;
 };
@@ -191,6 +195,55 @@ struct StorageTotals {
     std::uint64_t paths = 0;       // published paths, all caches
 };
 
+// ---- garbage collection ----
+
+// A path whose retention ran out (neither pushed nor read in the lab since
+// the cutoff, and not pinned), with the store hashes it refers to.
+struct ExpiredPath {
+    std::string store_hash;
+    std::vector<std::string> references; // itself excluded
+
+    bool operator==(const ExpiredPath&) const = default;
+};
+
+struct PathRemovalRules {
+    // GC: remove a path only if it is unpinned and was last pushed or read
+    // before this. Absent: any path (an operator's delete).
+    std::optional<UnixTime> expired_before;
+    // Keep a path that another path of the cache refers to, so that every
+    // closure the cache serves stays complete.
+    bool keep_referenced = true;
+    // Of a cache on the edge: until when the sync plan keeps listing the
+    // removed paths' manifests and chunks (an edge may still serve a cached
+    // narinfo naming them).
+    UnixTime edge_keep_until = 0;
+};
+
+struct KeptPath {
+    std::string store_hash;
+    std::string reason; // "pinned", "referenced by /nix/store/...", ...
+
+    bool operator==(const KeptPath&) const = default;
+};
+
+struct PathRemoval {
+    std::vector<std::string> removed; // store hashes, in the order given
+    std::vector<KeptPath> kept;
+};
+
+// A chunk GC has claimed for deletion: its row goes only with this claim.
+using ClaimedChunk = ChunkStoredRequest;
+
+// The last GC run of any replica.
+struct GcRun {
+    UnixTime started_at = 0;
+    std::optional<UnixTime> finished_at;
+    bool succeeded = false;
+    std::string summary;
+
+    bool operator==(const GcRun&) const = default;
+};
+
 // ---- the outbox ----
 
 enum class OutboxOp {
@@ -223,8 +276,10 @@ class MetadataStore {
     virtual Result<Cache> update_cache(std::string_view name,
                                        const CacheSettingsUpdate& update) = 0;
     // Removes the cache with its keys, paths and staged uploads, and enqueues
-    // the removal of its edge objects. NARs and chunks stay for GC.
-    virtual Result<void> destroy_cache(std::string_view name) = 0;
+    // the removal of its edge objects. NARs and chunks stay for GC; those of
+    // a cache on the edge stay in the sync plan until edge_keep_until (see
+    // PathRemovalRules).
+    virtual Result<void> destroy_cache(std::string_view name, UnixTime edge_keep_until = 0) = 0;
 
     virtual Result<void> add_cache_key(std::string_view cache, const SecretKey& key,
                                        KeyState state) = 0;
@@ -247,16 +302,22 @@ class MetadataStore {
     // caller must then use the chunk as recorded); nothing changes on error.
     virtual Result<void> mark_chunks_stored(std::span<const ChunkStoredRequest> requests) = 0;
     virtual Result<std::optional<ChunkRecord>> get_chunk(const Sha256Digest& hash) = 0;
+    // An upload is about to use a stored chunk it found without claiming it:
+    // an unused chunk's GC grace period starts again. false if the chunk is
+    // not stored (any more: GC may have claimed it).
+    virtual Result<bool> reuse_stored_chunk(const Sha256Digest& hash) = 0;
 
     Result<ChunkClaim> claim_chunk(const Sha256Digest& hash, std::uint64_t raw_size,
                                    std::uint64_t stored_size);
     Result<void> mark_chunk_stored(const Sha256Digest& hash, std::int64_t claim_id);
 
     // -- NARs --
-    // Records a NAR after its chunks are stored and its manifest object is
-    // written; returns the manifest hash. Every chunk must be stored with the
-    // sizes the manifest gives. Recording an existing manifest is a no-op
-    // (except that a listing is added if it had none).
+    // Records a NAR once its chunks are stored (its manifest object is
+    // written next, push/ingest.cpp); returns the manifest hash. Every chunk
+    // must be stored with the sizes the manifest gives. Recording an existing
+    // manifest is a no-op (except that a listing is added if it had none, and
+    // an unused NAR's GC grace period starts again); storage_unavailable
+    // while GC is deleting it.
     virtual Result<Sha256Digest> record_nar(const ChunkManifest& manifest,
                                             std::optional<std::string_view> listing) = 0;
     virtual Result<std::optional<NarRecord>> get_nar(const Sha256Digest& manifest_hash) = 0;
@@ -305,6 +366,41 @@ class MetadataStore {
                                     bool pinned) = 0;
     virtual Result<void> record_access(std::string_view cache,
                                        std::span<const std::string> store_hashes, UnixTime at) = 0;
+
+    // -- garbage collection (app/gc.hpp drives it) --
+    // The cache's expired paths (unpinned, last pushed or read before cutoff).
+    virtual Result<std::vector<ExpiredPath>> expired_paths(std::string_view cache,
+                                                           UnixTime cutoff) = 0;
+    // Removes paths in the order given, each only if the rules allow it when
+    // its turn comes, so referrers must come before what they refer to. For
+    // a cache on the edge, enqueues the removal of their narinfos and
+    // listings and the new sync plan. A NAR left unused starts its grace
+    // period. One transaction: pass batches.
+    virtual Result<PathRemoval> remove_paths(std::string_view cache,
+                                             std::span<const std::string> store_hashes,
+                                             const PathRemovalRules& rules) = 0;
+    // NARs unused since before `unused_before` (and no longer kept for the
+    // edge), at most `limit`, marked for deletion: from now on a push of the
+    // same NAR waits for GC. Marks left by a GC that died are taken again.
+    // The caller removes their manifest objects, then delete_marked_nars.
+    virtual Result<std::vector<Sha256Digest>> mark_nars_for_deletion(UnixTime unused_before,
+                                                                     std::size_t limit) = 0;
+    // Deletes the rows of NARs still marked (with their chunk lists and
+    // listings); chunks left unused start their grace period. Returns how many.
+    virtual Result<std::size_t> delete_marked_nars(std::span<const Sha256Digest> manifests) = 0;
+    // Chunks unused since before `unused_before`, at most `limit`, claimed
+    // by GC: an upload of the same chunk waits for the claim like for any
+    // other writer's. The caller removes their objects, then
+    // delete_claimed_chunks, well within the claim timeout.
+    virtual Result<std::vector<ClaimedChunk>> claim_chunks_for_deletion(UnixTime unused_before,
+                                                                        std::size_t limit) = 0;
+    // Deletes the rows of chunks whose GC claim still stands. Returns how many.
+    virtual Result<std::size_t> delete_claimed_chunks(std::span<const ClaimedChunk> chunks) = 0;
+    virtual Result<std::optional<GcRun>> last_gc_run() = 0;
+    virtual Result<void> record_gc_run(const GcRun& run) = 0;
+    // Runs fn holding the lock that makes GC runs of every process on this
+    // database take turns; false, without running fn, if another holds it.
+    virtual Result<bool> try_with_gc_lock(const std::function<Result<void>()>& fn) = 0;
 
     // -- totals, for metrics --
     virtual Result<StorageTotals> storage_totals() = 0;

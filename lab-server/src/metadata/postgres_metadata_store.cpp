@@ -41,22 +41,42 @@ Result<int> PostgresMetadataStore::schema_version() {
     return postgres_schema_version(**lease);
 }
 
-// A session advisory lock, held on a connection of the pool for the whole
-// drain (fn uses others). If that connection breaks, the server releases the
-// lock with it.
-Result<void> PostgresMetadataStore::with_outbox_lock(const std::function<Result<void>()>& fn) {
-    constexpr const char* key = "hashtextextended('nixedge outbox ' || current_schema(), 0)";
+// Session advisory locks, held on a connection of the pool for the whole of
+// fn (which uses others). If that connection breaks, the server releases the
+// lock with it. Per schema, like the migration lock.
+Result<bool> PostgresMetadataStore::with_advisory_lock(std::string_view name, bool wait,
+                                                       const std::function<Result<void>()>& fn) {
+    const auto key =
+        "hashtextextended('nixedge " + std::string(name) + " ' || current_schema(), 0)";
     auto lease = pool_.acquire();
     if (!lease)
         return lease.error();
-    if (auto locked = (*lease)->exec((std::string("SELECT pg_advisory_lock(") + key + ")").c_str());
-        !locked)
+    auto take =
+        std::string(wait ? "SELECT pg_advisory_lock(" : "SELECT pg_try_advisory_lock(") + key + ")";
+    auto q = (*lease)->query(take);
+    auto row = q.step();
+    if (!row)
         return make_error(ErrorCode::database_unavailable,
-                          "cannot take the outbox lock: " + locked.error().detail);
+                          "cannot take the " + std::string(name) + " lock: " + row.error().detail);
+    if (!wait && !q.boolean(0))
+        return false;
     auto result = fn();
     if (!(*lease)->broken())
-        (void)(*lease)->exec((std::string("SELECT pg_advisory_unlock(") + key + ")").c_str());
-    return result;
+        (void)(*lease)->exec(("SELECT pg_advisory_unlock(" + key + ")").c_str());
+    if (!result)
+        return result.error();
+    return true;
+}
+
+Result<void> PostgresMetadataStore::with_outbox_lock(const std::function<Result<void>()>& fn) {
+    auto ran = with_advisory_lock("outbox", true, fn);
+    if (!ran)
+        return ran.error();
+    return {};
+}
+
+Result<bool> PostgresMetadataStore::try_with_gc_lock(const std::function<Result<void>()>& fn) {
+    return with_advisory_lock("gc", false, fn);
 }
 
 } // namespace nixedge::lab

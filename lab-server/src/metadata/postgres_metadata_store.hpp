@@ -47,9 +47,13 @@ class PostgresMetadataStore final : public SqlMetadataStore<PostgresPool> {
     Result<int> schema_version();
 
     Result<void> with_outbox_lock(const std::function<Result<void>()>& fn) override;
+    Result<bool> try_with_gc_lock(const std::function<Result<void>()>& fn) override;
 
   private:
     PostgresMetadataStore(const std::string& url, PostgresMetadataOptions options);
+    // false if !wait and another session holds it.
+    Result<bool> with_advisory_lock(std::string_view name, bool wait,
+                                    const std::function<Result<void>()>& fn);
 };
 
 } // namespace nixedge::lab

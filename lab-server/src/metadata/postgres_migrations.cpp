@@ -132,11 +132,37 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_object_key ON outbox (object_key);
 )sql";
 
-constexpr std::array<PostgresMigration, 4> migrations{{
+constexpr const char* garbage_collection = R"sql(
+ALTER TABLE nars ADD COLUMN unused_since BIGINT;
+ALTER TABLE nars ADD COLUMN deleting_since BIGINT;
+ALTER TABLE nars ADD COLUMN edge_keep_until BIGINT;
+ALTER TABLE chunks ADD COLUMN unused_since BIGINT;
+UPDATE nars SET unused_since = CAST(extract(epoch FROM now()) AS BIGINT)
+    WHERE NOT EXISTS (SELECT 1 FROM paths p WHERE p.manifest_hash = nars.manifest_hash)
+    AND NOT EXISTS (SELECT 1 FROM staged_uploads s WHERE s.manifest_hash = nars.manifest_hash);
+UPDATE chunks SET unused_since = CAST(extract(epoch FROM now()) AS BIGINT)
+    WHERE NOT EXISTS (SELECT 1 FROM nar_chunks n WHERE n.chunk_hash = chunks.hash);
+CREATE INDEX nars_unused_since ON nars (unused_since) WHERE unused_since IS NOT NULL;
+CREATE INDEX nars_deleting_since ON nars (deleting_since) WHERE deleting_since IS NOT NULL;
+CREATE INDEX nars_edge_keep_until ON nars (edge_keep_until) WHERE edge_keep_until IS NOT NULL;
+CREATE INDEX chunks_unused_since ON chunks (unused_since) WHERE unused_since IS NOT NULL;
+CREATE INDEX paths_cache_last_accessed_at ON paths (cache_id, last_accessed_at) WHERE NOT pinned;
+
+CREATE TABLE gc_runs (
+    id BIGINT PRIMARY KEY CHECK (id = 1),
+    started_at BIGINT NOT NULL,
+    finished_at BIGINT,
+    succeeded BOOLEAN NOT NULL DEFAULT false,
+    summary TEXT NOT NULL DEFAULT ''
+);
+)sql";
+
+constexpr std::array<PostgresMigration, 5> migrations{{
     {1, caches_and_keys},
     {2, chunks_and_nars},
     {3, staged_uploads_and_paths},
     {4, outbox},
+    {5, garbage_collection},
 }};
 
 constexpr const char* create_schema_migrations = R"sql(

@@ -79,13 +79,19 @@ template <class Pool> Result<StorageTotals> SqlMetadataStore<Pool>::storage_tota
 }
 
 template <class Pool> Result<SyncPlan> SqlMetadataStore<Pool>::edge_plan() {
+    const auto now = std::to_string(clock_());
     return pool_.read([&](auto& c) -> Result<SyncPlan> {
         SyncPlan plan;
-        auto manifests = std::string("SELECT DISTINCT e.manifest_hash FROM (") + edge_paths +
-                         ") e ORDER BY e.manifest_hash";
-        auto chunks = std::string("SELECT DISTINCT nc.chunk_hash FROM nar_chunks nc WHERE "
-                                  "nc.manifest_hash IN (SELECT e.manifest_hash FROM (") +
-                      edge_paths + ") e) ORDER BY nc.chunk_hash";
+        // The NARs of edge paths, and those of edge paths removed lately,
+        // which an edge may still name in a cached narinfo (nars.edge_keep_until).
+        auto edge_nars = std::string("SELECT e.manifest_hash FROM (") + edge_paths +
+                         ") e UNION SELECT manifest_hash FROM nars WHERE edge_keep_until > " + now +
+                         " AND deleting_since IS NULL";
+        auto manifests =
+            "SELECT DISTINCT n.manifest_hash FROM (" + edge_nars + ") n ORDER BY n.manifest_hash";
+        auto chunks = "SELECT DISTINCT nc.chunk_hash FROM nar_chunks nc WHERE "
+                      "nc.manifest_hash IN (" +
+                      edge_nars + ") ORDER BY nc.chunk_hash";
         if (auto ok = add_hash_keys(c, chunks, bucket_key::chunk, plan.immutable_keys); !ok)
             return ok.error();
         if (auto ok = add_hash_keys(c, manifests, bucket_key::manifest, plan.immutable_keys); !ok)

@@ -204,7 +204,9 @@ Result<Cache> SqlMetadataStore<Pool>::update_cache(std::string_view name,
     });
 }
 
-template <class Pool> Result<void> SqlMetadataStore<Pool>::destroy_cache(std::string_view name) {
+template <class Pool>
+Result<void> SqlMetadataStore<Pool>::destroy_cache(std::string_view name,
+                                                   UnixTime edge_keep_until) {
     const auto now = clock_();
     return pool_.write([&](auto& c) -> Result<void> {
         auto row = require_cache(c, name);
@@ -216,8 +218,25 @@ template <class Pool> Result<void> SqlMetadataStore<Pool>::destroy_cache(std::st
             if (auto ok = enqueue_sync_plan(c, now); !ok)
                 return ok;
         }
+        auto q = c.query("SELECT manifest_hash FROM paths WHERE cache_id = ? UNION "
+                         "SELECT manifest_hash FROM staged_uploads WHERE cache_id = ?",
+                         row->id, row->id);
+        auto manifests = all_texts(q);
+        if (!manifests)
+            return manifests.error();
         // Cascades to keys, paths (and their references) and staged uploads.
-        return c.run("DELETE FROM caches WHERE id = ?", row->id);
+        if (auto ok = c.run("DELETE FROM caches WHERE id = ?", row->id); !ok)
+            return ok;
+        // Their NARs stay for GC; a public cache's stay on the edge until
+        // it drops its cached narinfos, like GC's own removals.
+        for (const auto& manifest : *manifests) {
+            if (on_edge(row->settings) && edge_keep_until > now)
+                if (auto ok = keep_nar_on_edge(c, manifest, edge_keep_until); !ok)
+                    return ok;
+            if (auto ok = mark_nar_if_unused(c, manifest, now); !ok)
+                return ok;
+        }
+        return Result<void>{};
     });
 }
 

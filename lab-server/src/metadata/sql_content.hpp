@@ -55,8 +55,9 @@ Result<ChunkRow> read_chunk_row(auto& c, const std::string& hash) {
 Result<ChunkClaim> take_over(auto& c, const std::string& hash, const ChunkClaimRequest& r,
                              const ChunkRow& dead, UnixTime now) {
     auto taken = c.run("UPDATE chunks SET stored_size = ?, claim_id = claim_id + 1, "
-                       "claimed_at = ? WHERE hash = ? AND claim_id = ? AND state = 'claimed'",
-                       r.stored_size, now, hash, dead.claim_id);
+                       "claimed_at = ?, unused_since = ? "
+                       "WHERE hash = ? AND claim_id = ? AND state = 'claimed'",
+                       r.stored_size, now, now, hash, dead.claim_id);
     if (!taken)
         return taken.error();
     if (c.changes() == 0)
@@ -92,10 +93,13 @@ Result<ChunkClaim> claim_one(auto& c, const ChunkClaimRequest& r, UnixTime now,
                              std::int64_t timeout) {
     const auto hash = hex(r.hash);
     // Portable first-writer-wins: the insert that lands creates the claim.
-    auto inserted = c.run("INSERT INTO chunks "
-                          "(hash, raw_size, stored_size, state, claim_id, claimed_at) "
-                          "VALUES (?, ?, ?, 'claimed', 1, ?) ON CONFLICT (hash) DO NOTHING",
-                          hash, r.raw_size, r.stored_size, now);
+    // Unused until a recorded NAR lists it: an upload that dies leaves a
+    // chunk for GC.
+    auto inserted =
+        c.run("INSERT INTO chunks "
+              "(hash, raw_size, stored_size, state, claim_id, claimed_at, unused_since) "
+              "VALUES (?, ?, ?, 'claimed', 1, ?, ?) ON CONFLICT (hash) DO NOTHING",
+              hash, r.raw_size, r.stored_size, now, now);
     if (!inserted)
         return inserted.error();
     if (c.changes() == 1)
@@ -109,9 +113,17 @@ Result<ChunkClaim> claim_one(auto& c, const ChunkClaimRequest& r, UnixTime now,
                                                            " is recorded with raw size " +
                                                            std::to_string(existing->raw_size) +
                                                            ", not " + std::to_string(r.raw_size));
-    if (existing->state == ChunkState::stored)
+    if (existing->state == ChunkState::stored) {
+        // The upload is about to use it: an unused chunk's grace period
+        // starts again, so GC cannot take it meanwhile.
+        if (auto ok = c.run("UPDATE chunks SET unused_since = ? "
+                            "WHERE hash = ? AND unused_since IS NOT NULL",
+                            now, hash);
+            !ok)
+            return ok.error();
         return ChunkClaim{ChunkClaimOutcome::already_stored, existing->claim_id,
                           existing->stored_size};
+    }
     if (existing->claimed_at > now - timeout)
         return ChunkClaim{ChunkClaimOutcome::claimed_by_other, existing->claim_id,
                           existing->stored_size};
@@ -121,22 +133,25 @@ Result<ChunkClaim> claim_one(auto& c, const ChunkClaimRequest& r, UnixTime now,
 }
 
 constexpr std::string_view chunk_columns =
-    "hash, raw_size, stored_size, state, claim_id, claimed_at, stored_at";
+    "hash, raw_size, stored_size, state, claim_id, claimed_at, stored_at, unused_since";
+
+std::optional<UnixTime> optional_time(const auto& q, int column) {
+    if (q.is_null(column))
+        return std::nullopt;
+    return q.int64(column);
+}
 
 // A row selected with chunk_columns.
 Result<ChunkRecord> chunk_record(const auto& q) {
     auto hash = digest_from_hex(q.text(0));
     if (!hash)
         return hash.error();
-    std::optional<UnixTime> stored_at;
-    if (!q.is_null(6))
-        stored_at = q.int64(6);
-    return ChunkRecord{*hash,      q.uint64(1), q.uint64(2), chunk_state(q.text(3)),
-                       q.int64(4), q.int64(5),  stored_at};
+    return ChunkRecord{*hash,      q.uint64(1), q.uint64(2),         chunk_state(q.text(3)),
+                       q.int64(4), q.int64(5),  optional_time(q, 6), optional_time(q, 7)};
 }
 
 constexpr std::string_view nar_columns =
-    "manifest_hash, nar_hash, nar_size, file_size, chunk_count, created_at";
+    "manifest_hash, nar_hash, nar_size, file_size, chunk_count, created_at, unused_since";
 
 // A row selected with nar_columns.
 Result<NarRecord> nar_record(const auto& q) {
@@ -144,7 +159,8 @@ Result<NarRecord> nar_record(const auto& q) {
     auto nar_hash = digest_from_hex(q.text(1));
     if (!manifest_hash || !nar_hash)
         return manifest_hash ? nar_hash.error() : manifest_hash.error();
-    return NarRecord{*manifest_hash, *nar_hash, q.uint64(2), q.uint64(3), q.uint64(4), q.int64(5)};
+    return NarRecord{*manifest_hash, *nar_hash,  q.uint64(2),        q.uint64(3),
+                     q.uint64(4),    q.int64(5), optional_time(q, 6)};
 }
 
 // Every row a query returns, each made by `make`.
@@ -211,11 +227,11 @@ Result<void> check_chunks_stored(auto& c, const ChunkManifest& manifest) {
 
 Result<void> insert_nar(auto& c, const std::string& manifest_hash, const ChunkManifest& manifest,
                         UnixTime now) {
-    auto inserted = c.run("INSERT INTO nars "
-                          "(manifest_hash, nar_hash, nar_size, file_size, chunk_count, created_at) "
-                          "VALUES (?, ?, ?, ?, ?, ?)",
+    // Unused until a staged upload or a path uses it.
+    auto inserted = c.run("INSERT INTO nars (manifest_hash, nar_hash, nar_size, file_size, "
+                          "chunk_count, created_at, unused_since) VALUES (?, ?, ?, ?, ?, ?, ?)",
                           manifest_hash, hex(manifest.nar_hash), manifest.nar_size,
-                          manifest.stored_size(), manifest.chunks.size(), now);
+                          manifest.stored_size(), manifest.chunks.size(), now, now);
     if (!inserted)
         return inserted;
     for (std::size_t seq = 0; seq < manifest.chunks.size(); ++seq)
@@ -224,6 +240,16 @@ Result<void> insert_nar(auto& c, const std::string& manifest_hash, const ChunkMa
                             manifest_hash, seq, hex(manifest.chunks[seq].hash));
             !ok)
             return ok;
+    // Its chunks are used now. Writing their rows also orders this against
+    // GC claiming them (PostgreSQL: the rows conflict; SQLite: one writer).
+    std::unordered_set<std::string> used;
+    for (const auto& chunk : manifest.chunks)
+        if (auto hash = hex(chunk.hash); used.insert(hash).second)
+            if (auto ok = c.run("UPDATE chunks SET unused_since = NULL "
+                                "WHERE hash = ? AND unused_since IS NOT NULL",
+                                hash);
+                !ok)
+                return ok;
     return {};
 }
 
@@ -239,6 +265,25 @@ Result<void> insert_listing(auto& c, const std::string& manifest_hash,
 Result<bool> nar_exists(auto& c, const std::string& manifest_hash) {
     auto q = c.query("SELECT 1 FROM nars WHERE manifest_hash = ?", manifest_hash);
     return q.step();
+}
+
+// Recording a NAR that is already recorded: an unused one starts its grace
+// period again (the upload is about to stage it). One that GC is deleting
+// cannot be used until GC is done, unless its mark is older than the claim
+// timeout: that GC died, and the mark is taken back.
+Result<void> reuse_nar(auto& c, const std::string& manifest_hash, UnixTime now,
+                       std::int64_t timeout) {
+    auto q = c.query("SELECT deleting_since FROM nars WHERE manifest_hash = ?", manifest_hash);
+    auto row = q.step();
+    if (!row)
+        return row.error();
+    if (*row && !q.is_null(0) && q.int64(0) > now - timeout)
+        return make_error(ErrorCode::storage_unavailable,
+                          "NAR " + manifest_hash +
+                              " is being garbage collected; upload it again in a moment");
+    return c.run("UPDATE nars SET unused_since = ?, deleting_since = NULL "
+                 "WHERE manifest_hash = ? AND unused_since IS NOT NULL",
+                 now, manifest_hash);
 }
 
 constexpr std::string_view staged_select =
@@ -338,6 +383,22 @@ Result<std::optional<ChunkRecord>> SqlMetadataStore<Pool>::get_chunk(const Sha25
 }
 
 template <class Pool>
+Result<bool> SqlMetadataStore<Pool>::reuse_stored_chunk(const Sha256Digest& hash) {
+    const auto now = clock_();
+    return pool_.write_unsynced([&](auto& c) -> Result<bool> {
+        auto touched = c.run("UPDATE chunks SET unused_since = ? "
+                             "WHERE hash = ? AND state = 'stored' AND unused_since IS NOT NULL",
+                             now, hex(hash));
+        if (!touched)
+            return touched.error();
+        if (c.changes() == 1)
+            return true;
+        auto q = c.query("SELECT 1 FROM chunks WHERE hash = ? AND state = 'stored'", hex(hash));
+        return q.step();
+    });
+}
+
+template <class Pool>
 Result<Sha256Digest> SqlMetadataStore<Pool>::record_nar(const ChunkManifest& manifest,
                                                         std::optional<std::string_view> listing) {
     // The name is computed here from the canonical encoding, so a recorded
@@ -348,11 +409,15 @@ Result<Sha256Digest> SqlMetadataStore<Pool>::record_nar(const ChunkManifest& man
     const auto digest = Sha256::digest(as_bytes(*encoded));
     const auto manifest_hash = hex(digest);
     const auto now = clock_();
+    const auto timeout = static_cast<std::int64_t>(claim_timeout_.count());
     return pool_.write([&](auto& c) -> Result<Sha256Digest> {
         auto exists = nar_exists(c, manifest_hash);
         if (!exists)
             return exists.error();
-        if (!*exists) {
+        if (*exists) {
+            if (auto ok = reuse_nar(c, manifest_hash, now, timeout); !ok)
+                return ok.error();
+        } else {
             if (auto ok = check_chunks_stored(c, manifest); !ok)
                 return ok.error();
             if (auto ok = insert_nar(c, manifest_hash, manifest, now); !ok)
@@ -488,11 +553,14 @@ SqlMetadataStore<Pool>::stage_upload(std::string_view cache, std::string_view ur
         if (!row)
             return row.error();
         const auto key = hex(manifest_hash);
-        auto exists = nar_exists(c, key);
-        if (!exists)
-            return exists.error();
-        if (!*exists)
-            return make_error(ErrorCode::not_found, "no NAR with manifest " + key);
+        if (auto used = use_nar(c, key); !used)
+            return used.error();
+        auto replaced = c.query("SELECT manifest_hash FROM staged_uploads "
+                                "WHERE cache_id = ? AND url = ?",
+                                row->id, url);
+        auto replaced_manifest = single_text(replaced);
+        if (!replaced_manifest)
+            return replaced_manifest.error();
         // Nix retries an upload under the same URL: the newest one stands.
         auto staged = c.run("INSERT INTO staged_uploads "
                             "(cache_id, url, manifest_hash, created_at, expires_at) "
@@ -502,6 +570,9 @@ SqlMetadataStore<Pool>::stage_upload(std::string_view cache, std::string_view ur
                             row->id, url, key, now, now + ttl.count());
         if (!staged)
             return staged.error();
+        if (*replaced_manifest)
+            if (auto ok = mark_nar_if_unused(c, **replaced_manifest, now); !ok)
+                return ok.error();
         auto found = find_staged_row(c, cache, url, now);
         if (!found)
             return found.error();
@@ -520,10 +591,19 @@ Result<std::optional<StagedUpload>> SqlMetadataStore<Pool>::find_staged(std::str
 
 template <class Pool> Result<std::size_t> SqlMetadataStore<Pool>::expire_staged(UnixTime now) {
     return pool_.write([&](auto& c) -> Result<std::size_t> {
+        auto q =
+            c.query("SELECT DISTINCT manifest_hash FROM staged_uploads WHERE expires_at <= ?", now);
+        auto manifests = all_texts(q);
+        if (!manifests)
+            return manifests.error();
         auto removed = c.run("DELETE FROM staged_uploads WHERE expires_at <= ?", now);
         if (!removed)
             return removed.error();
-        return static_cast<std::size_t>(c.changes());
+        const auto count = static_cast<std::size_t>(c.changes());
+        for (const auto& manifest : *manifests)
+            if (auto ok = mark_nar_if_unused(c, manifest, now); !ok)
+                return ok.error();
+        return count;
     });
 }
 

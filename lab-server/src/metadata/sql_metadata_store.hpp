@@ -7,7 +7,7 @@
 // and the migrations. SqliteMetadataStore and PostgresMetadataStore add
 // opening, the schema version and the outbox lock.
 //
-// The definitions are in sql_{caches,content,paths,outbox,bucket_queries}.hpp,
+// The definitions are in sql_{caches,content,paths,gc,outbox,bucket_queries}.hpp,
 // instantiated once per database by sqlite_metadata_store.cpp and
 // postgres_metadata_store.cpp (through sql_metadata_store_impl.hpp).
 #pragma once
@@ -26,7 +26,7 @@ template <class Pool> class SqlMetadataStore : public MetadataStore {
     Result<std::optional<Cache>> get_cache(std::string_view name) override;
     Result<std::vector<Cache>> list_caches() override;
     Result<Cache> update_cache(std::string_view name, const CacheSettingsUpdate& update) override;
-    Result<void> destroy_cache(std::string_view name) override;
+    Result<void> destroy_cache(std::string_view name, UnixTime edge_keep_until) override;
     Result<void> add_cache_key(std::string_view cache, const SecretKey& key,
                                KeyState state) override;
     Result<void> set_cache_key_state(std::string_view cache, std::string_view key_name,
@@ -37,6 +37,7 @@ template <class Pool> class SqlMetadataStore : public MetadataStore {
     claim_chunks(std::span<const ChunkClaimRequest> requests) override;
     Result<void> mark_chunks_stored(std::span<const ChunkStoredRequest> requests) override;
     Result<std::optional<ChunkRecord>> get_chunk(const Sha256Digest& hash) override;
+    Result<bool> reuse_stored_chunk(const Sha256Digest& hash) override;
 
     Result<Sha256Digest> record_nar(const ChunkManifest& manifest,
                                     std::optional<std::string_view> listing) override;
@@ -66,6 +67,20 @@ template <class Pool> class SqlMetadataStore : public MetadataStore {
                             bool pinned) override;
     Result<void> record_access(std::string_view cache, std::span<const std::string> store_hashes,
                                UnixTime at) override;
+
+    Result<std::vector<ExpiredPath>> expired_paths(std::string_view cache,
+                                                   UnixTime cutoff) override;
+    Result<PathRemoval> remove_paths(std::string_view cache,
+                                     std::span<const std::string> store_hashes,
+                                     const PathRemovalRules& rules) override;
+    Result<std::vector<Sha256Digest>> mark_nars_for_deletion(UnixTime unused_before,
+                                                             std::size_t limit) override;
+    Result<std::size_t> delete_marked_nars(std::span<const Sha256Digest> manifests) override;
+    Result<std::vector<ClaimedChunk>> claim_chunks_for_deletion(UnixTime unused_before,
+                                                                std::size_t limit) override;
+    Result<std::size_t> delete_claimed_chunks(std::span<const ClaimedChunk> chunks) override;
+    Result<std::optional<GcRun>> last_gc_run() override;
+    Result<void> record_gc_run(const GcRun& run) override;
 
     Result<StorageTotals> storage_totals() override;
     Result<SyncPlan> edge_plan() override;

@@ -5,5 +5,6 @@
 #include "metadata/sql_bucket_queries.hpp"
 #include "metadata/sql_caches.hpp"
 #include "metadata/sql_content.hpp"
+#include "metadata/sql_gc.hpp"
 #include "metadata/sql_outbox.hpp"
 #include "metadata/sql_paths.hpp"

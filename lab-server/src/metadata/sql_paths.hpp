@@ -119,10 +119,24 @@ Result<void> insert_path(auto& c, std::int64_t cache_id, const NarInfo& info,
     return {};
 }
 
-Result<void> consume_staged(auto& c, std::int64_t cache_id, std::optional<std::string_view> url) {
+// The staged upload's NAR may be left unused (a re-push of a path published
+// with a NAR of other chunks).
+Result<void> consume_staged(auto& c, std::int64_t cache_id, std::optional<std::string_view> url,
+                            UnixTime now) {
     if (!url)
         return {};
-    return c.run("DELETE FROM staged_uploads WHERE cache_id = ? AND url = ?", cache_id, *url);
+    auto q = c.query("SELECT manifest_hash FROM staged_uploads WHERE cache_id = ? AND url = ?",
+                     cache_id, *url);
+    auto manifest = single_text(q);
+    if (!manifest)
+        return manifest.error();
+    if (!*manifest)
+        return {};
+    if (auto ok =
+            c.run("DELETE FROM staged_uploads WHERE cache_id = ? AND url = ?", cache_id, *url);
+        !ok)
+        return ok;
+    return mark_nar_if_unused(c, **manifest, now);
 }
 
 Result<void> enqueue_publication(auto& c, const CacheRow& cache, std::string_view store_hash,
@@ -205,7 +219,7 @@ SqlMetadataStore<Pool>::publish_path(std::string_view cache, const NarInfo& info
             if (**published != hex(info.nar_hash.digest))
                 return make_error(ErrorCode::conflict,
                                   info.store_path.full() + " is published with another NarHash");
-            if (auto ok = consume_staged(c, row->id, staged_url); !ok)
+            if (auto ok = consume_staged(c, row->id, staged_url, now); !ok)
                 return ok.error();
             return PublishOutcome::unchanged;
         }
@@ -213,9 +227,11 @@ SqlMetadataStore<Pool>::publish_path(std::string_view cache, const NarInfo& info
             return ok.error();
         if (auto ok = check_references(c, *row, info); !ok)
             return ok.error();
+        if (auto ok = use_nar(c, manifest_hash); !ok)
+            return ok.error();
         if (auto ok = insert_path(c, row->id, info, manifest_hash, text, now); !ok)
             return ok.error();
-        if (auto ok = consume_staged(c, row->id, staged_url); !ok)
+        if (auto ok = consume_staged(c, row->id, staged_url, now); !ok)
             return ok.error();
         if (auto ok = enqueue_publication(c, *row, info.store_path.hash, now); !ok)
             return ok.error();

@@ -157,6 +157,49 @@ Result<void> enqueue_cache_objects(Connection& c, const CacheRow& cache, OutboxO
     return {};
 }
 
+// A NAR that no path and no staged upload uses any more starts its GC grace
+// period now (unless it had already). Called by whatever removes a user.
+template <class Connection>
+Result<void> mark_nar_if_unused(Connection& c, const std::string& manifest_hash, UnixTime now) {
+    return c.run("UPDATE nars SET unused_since = ? WHERE manifest_hash = ? "
+                 "AND unused_since IS NULL "
+                 "AND NOT EXISTS (SELECT 1 FROM paths WHERE manifest_hash = ?) "
+                 "AND NOT EXISTS (SELECT 1 FROM staged_uploads WHERE manifest_hash = ?)",
+                 now, manifest_hash, manifest_hash, manifest_hash);
+}
+
+// The same for a chunk that no recorded NAR lists any more.
+template <class Connection>
+Result<void> mark_chunk_if_unused(Connection& c, const std::string& hash, UnixTime now) {
+    return c.run("UPDATE chunks SET unused_since = ? WHERE hash = ? AND unused_since IS NULL "
+                 "AND NOT EXISTS (SELECT 1 FROM nar_chunks WHERE chunk_hash = ?)",
+                 now, hash, hash);
+}
+
+// The sync plan keeps listing a NAR (manifest and chunks) until `until`:
+// a path of an edge cache that used it is gone, but an edge may still
+// serve a cached narinfo that names it.
+template <class Connection>
+Result<void> keep_nar_on_edge(Connection& c, const std::string& manifest_hash, UnixTime until) {
+    return c.run("UPDATE nars SET edge_keep_until = ? WHERE manifest_hash = ? "
+                 "AND (edge_keep_until IS NULL OR edge_keep_until < ?)",
+                 until, manifest_hash, until);
+}
+
+// A NAR a path or staged upload starts to use: out of its grace period, or
+// not_found if GC is deleting it (its manifest object may be gone).
+template <class Connection> Result<void> use_nar(Connection& c, const std::string& manifest_hash) {
+    auto used = c.run("UPDATE nars SET unused_since = NULL "
+                      "WHERE manifest_hash = ? AND deleting_since IS NULL",
+                      manifest_hash);
+    if (!used)
+        return used;
+    if (c.changes() == 0)
+        return make_error(ErrorCode::not_found,
+                          "no NAR with manifest " + manifest_hash + " (upload the NAR again)");
+    return {};
+}
+
 // The sync plan follows any change to what the edge should hold.
 template <class Connection> Result<void> enqueue_sync_plan(Connection& c, UnixTime now) {
     if (auto ok = enqueue(c, OutboxOp::regenerate, bucket_key::sync_plan(), {}, now); !ok)

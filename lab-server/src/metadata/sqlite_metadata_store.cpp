@@ -63,25 +63,44 @@ Result<int> SqliteMetadataStore::schema_version() {
 
 // An flock on a file beside the database: SQLite's own locks cannot be held
 // across the bucket writes of a drain without stopping every push.
-Result<void> SqliteMetadataStore::with_outbox_lock(const std::function<Result<void>()>& fn) {
-    const auto lock_path = path_.string() + ".outbox-lock";
+// A lock file beside the database, locked with flock: it goes with the
+// process, however it ends.
+Result<bool> SqliteMetadataStore::with_file_lock(std::string_view name, bool wait,
+                                                 const std::function<Result<void>()>& fn) {
+    const auto lock_path = path_.string() + "." + std::string(name) + "-lock";
     int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return make_error(ErrorCode::database_unavailable,
                           "cannot open " + lock_path + ": " + std::strerror(errno));
     int rc;
     do
-        rc = ::flock(fd, LOCK_EX);
+        rc = ::flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB);
     while (rc != 0 && errno == EINTR);
     if (rc != 0) {
+        const bool busy = errno == EWOULDBLOCK;
         auto error = make_error(ErrorCode::database_unavailable,
                                 "cannot lock " + lock_path + ": " + std::strerror(errno));
         ::close(fd);
+        if (busy && !wait)
+            return false;
         return error;
     }
     auto result = fn();
     ::close(fd); // releases the lock
-    return result;
+    if (!result)
+        return result.error();
+    return true;
+}
+
+Result<void> SqliteMetadataStore::with_outbox_lock(const std::function<Result<void>()>& fn) {
+    auto ran = with_file_lock("outbox", true, fn);
+    if (!ran)
+        return ran.error();
+    return {};
+}
+
+Result<bool> SqliteMetadataStore::try_with_gc_lock(const std::function<Result<void>()>& fn) {
+    return with_file_lock("gc", false, fn);
 }
 
 } // namespace nixedge::lab

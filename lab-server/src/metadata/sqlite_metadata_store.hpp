@@ -38,9 +38,13 @@ class SqliteMetadataStore final : public SqlMetadataStore<SqlitePool> {
     Result<int> schema_version();
 
     Result<void> with_outbox_lock(const std::function<Result<void>()>& fn) override;
+    Result<bool> try_with_gc_lock(const std::function<Result<void>()>& fn) override;
 
   private:
     SqliteMetadataStore(const std::filesystem::path& path, SqliteMetadataOptions options);
+    // false if !wait and another process (or open file) holds it.
+    Result<bool> with_file_lock(std::string_view name, bool wait,
+                                const std::function<Result<void>()>& fn);
 
     std::filesystem::path path_;
 };

@@ -67,7 +67,7 @@ CREATE TABLE chunks (
     raw_size INTEGER NOT NULL CHECK (raw_size > 0),
     stored_size INTEGER NOT NULL CHECK (stored_size > 0),
     -- claimed: being uploaded; stored: the object is durable and final.
-    -- GC will add states of its own (e.g. deleting) in a later step.
+    -- GC deletes a chunk under a claim of its own (migration 5).
     state TEXT NOT NULL CHECK (state IN ('claimed', 'stored')),
     -- A claim older than the claim timeout is presumed dead (its writer
     -- crashed) and may be taken over; the takeover bumps claim_id so the
@@ -200,11 +200,54 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_object_key ON outbox (object_key);
 )sql";
 
-constexpr std::array<Migration, 4> migrations{{
+constexpr const char* garbage_collection = R"sql(
+-- GC never counts references over whole tables: a NAR or chunk that nothing
+-- uses carries the time it became unused, set by whatever removed its last
+-- user (a path, a staged upload, a NAR) and cleared or refreshed by whatever
+-- starts using it again (a publish, a stage, a claim, a recorded NAR). GC
+-- removes what has been unused for longer than its grace period, found
+-- through the partial indexes below.
+ALTER TABLE nars ADD COLUMN unused_since INTEGER;
+-- Set while GC removes the NAR (its manifest object may already be gone):
+-- a push of the same NAR waits for GC to finish, or revives a mark left by
+-- a GC that died.
+ALTER TABLE nars ADD COLUMN deleting_since INTEGER;
+-- A NAR a path of an edge cache used until it was removed: the sync plan
+-- keeps listing its manifest and chunks until then, because an edge may
+-- still serve a cached narinfo that names it.
+ALTER TABLE nars ADD COLUMN edge_keep_until INTEGER;
+ALTER TABLE chunks ADD COLUMN unused_since INTEGER;
+UPDATE nars SET unused_since = CAST(strftime('%s', 'now') AS INTEGER)
+    WHERE NOT EXISTS (SELECT 1 FROM paths p WHERE p.manifest_hash = nars.manifest_hash)
+    AND NOT EXISTS (SELECT 1 FROM staged_uploads s WHERE s.manifest_hash = nars.manifest_hash);
+UPDATE chunks SET unused_since = CAST(strftime('%s', 'now') AS INTEGER)
+    WHERE NOT EXISTS (SELECT 1 FROM nar_chunks n WHERE n.chunk_hash = chunks.hash);
+CREATE INDEX nars_unused_since ON nars (unused_since) WHERE unused_since IS NOT NULL;
+CREATE INDEX nars_deleting_since ON nars (deleting_since) WHERE deleting_since IS NOT NULL;
+CREATE INDEX nars_edge_keep_until ON nars (edge_keep_until) WHERE edge_keep_until IS NOT NULL;
+CREATE INDEX chunks_unused_since ON chunks (unused_since) WHERE unused_since IS NOT NULL;
+-- Retention: a path expires when it was neither pushed nor read in the lab
+-- for the cache's retention (last_accessed_at starts at pushed_at and only
+-- moves forward). Pinned paths never expire, so they are not indexed.
+CREATE INDEX paths_cache_last_accessed_at ON paths (cache_id, last_accessed_at) WHERE NOT pinned;
+
+-- The last GC run, shared by every replica: each runs GC only when no other
+-- did for an interval (the runs themselves are serialized by a lock).
+CREATE TABLE gc_runs (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    succeeded INTEGER NOT NULL DEFAULT 0 CHECK (succeeded IN (0, 1)),
+    summary TEXT NOT NULL DEFAULT ''
+);
+)sql";
+
+constexpr std::array<Migration, 5> migrations{{
     {1, "caches and their signing keys", caches_and_keys},
     {2, "chunks, NARs and their chunk lists, NAR listings", chunks_and_nars},
     {3, "staged uploads, published paths and their references", staged_uploads_and_paths},
     {4, "the outbox of bucket writes", outbox},
+    {5, "garbage collection: unused since, deletion marks, last run", garbage_collection},
 }};
 
 constexpr const char* create_schema_migrations = R"sql(

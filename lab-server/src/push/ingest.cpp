@@ -11,15 +11,19 @@ namespace {
 // Pieces large enough that handing each to the worker pool costs little.
 constexpr std::size_t piece_size = 1024 * 1024;
 
-// The manifest object goes to the bucket before the NAR row that names it.
+// The NAR row first, then its manifest object, written every time (it is
+// small, and always the same bytes): a row recorded by an upload that died
+// before writing the object, or taken back from a GC that died after
+// deleting it, gets its object again. Nothing serves a NAR before a staged
+// upload or a path uses it, which comes after this.
 Result<NarRecord> record(const StagedNar& staged, IngestTarget target) {
+    auto recorded = target.metadata.record_nar(staged.manifest, staged.listing);
+    if (!recorded)
+        return recorded.error();
     if (auto put = target.storage.put(bucket_key::manifest(staged.manifest_hash),
                                       as_bytes(staged.manifest_text));
         !put)
         return put.error();
-    auto recorded = target.metadata.record_nar(staged.manifest, staged.listing);
-    if (!recorded)
-        return recorded.error();
     auto nar = target.metadata.get_nar(*recorded);
     if (!nar)
         return nar.error();
