@@ -164,7 +164,7 @@ TEST_CASE("config: every key the server reads is documented in the reference fil
     auto rendered = toml::parse(render_config(parse_ok("")));
     std::vector<std::string> keys;
     collect_leaf_keys(rendered, "", keys);
-    CHECK(keys.size() == 33);
+    CHECK(keys.size() == 38);
     for (const auto& key : keys) {
         INFO("key " << key << " is missing from lab-server/server.toml");
         CHECK(documented.at_path(key));
@@ -332,6 +332,21 @@ TEST_CASE("config: out-of-range values are refused with the range", "[config]") 
                Catch::Contains("server.timeouts.idle: \"0\" is out of range 1s..1h"));
     CHECK_THAT(parse_error("[chunking]\nmin_size = -5\n"),
                Catch::Contains("chunking.min_size: -5 is out of range"));
+}
+
+TEST_CASE("config: the GC grace period must outlast the sync and the edge's narinfo TTL",
+          "[config]") {
+    CHECK_THAT(parse_error("[gc]\norphan_grace = \"2h\"\n"),
+               Catch::Contains("gc.orphan_grace: 2h must exceed sync.interval + "
+                               "sync.max_duration + sync.edge_narinfo_ttl (15m + 1h + 1h = 135m)"));
+    CHECK_THAT(parse_error("[gc]\norphan_grace = \"10s\"\n[sync]\ninterval = \"3s\"\n"
+                           "max_duration = \"3s\"\nedge_narinfo_ttl = \"4s\"\n"),
+               Catch::Contains("(3s + 3s + 4s = 10s)"));
+    auto short_cycle = parse_ok("[gc]\ninterval = \"0\"\norphan_grace = \"11s\"\n[sync]\n"
+                                "interval = \"3s\"\nmax_duration = \"3s\"\n"
+                                "edge_narinfo_ttl = \"4s\"\n");
+    CHECK(short_cycle.gc.interval == Seconds{0});
+    CHECK(short_cycle.gc.orphan_grace == Seconds{11});
 }
 
 TEST_CASE("config: chunk sizes are checked together by the chunker's rules", "[config]") {

@@ -1,13 +1,9 @@
 #include "app/serve.hpp"
 
+#include "app/maintenance.hpp"
 #include "http/server.hpp"
 #include "nixedge/bucket_layout.hpp"
 #include "routes/lab_routes.hpp"
-
-#include <condition_variable>
-#include <cstdio>
-#include <mutex>
-#include <thread>
 
 namespace nixedge::lab {
 
@@ -29,30 +25,6 @@ http::ServerOptions server_options(const ServerConfig& config,
     options.metrics = std::move(metrics);
     return options;
 }
-
-// Uploads whose narinfo never came stop being staged (their NARs and chunks
-// are left to GC). A thread of its own: it is a database call every minute.
-class StagedUploadExpiry {
-  public:
-    StagedUploadExpiry(std::shared_ptr<MetadataStore> metadata, std::chrono::seconds period)
-        : thread_([this, metadata = std::move(metadata), period](std::stop_token stop) {
-              std::unique_lock lock(mutex_);
-              for (;;) {
-                  // Returns early (false) only when stop is requested.
-                  wake_.wait_for(lock, stop, period, [] { return false; });
-                  if (stop.stop_requested())
-                      return;
-                  if (auto expired = metadata->expire_staged(system_clock_now()); !expired)
-                      std::fprintf(stderr, "nixedge-server: expiring staged uploads: %s\n",
-                                   expired.error().detail.c_str());
-              }
-          }) {}
-
-  private:
-    std::mutex mutex_;
-    std::condition_variable_any wake_;
-    std::jthread thread_;
-};
 
 Result<void> prepare_bucket(Lab& lab, LabContext& context) {
     if (auto updated = update_bucket(lab, context.drainer); !updated)
@@ -76,8 +48,7 @@ Result<void> serve(Lab& lab, const ServeOptions& options) {
     auto server = http::Server::start(server_options(lab.config, metrics), *router);
     if (!server)
         return server.error();
-    auto period = std::min(lab.config.uploads.staged_upload_timeout / 4, std::chrono::seconds(60));
-    StagedUploadExpiry expiry(lab.metadata, std::max(period, std::chrono::seconds(1)));
+    Maintenance maintenance(**context);
     return http::run_until_signal(**server, [&] {
         if (options.on_listening)
             options.on_listening(

@@ -15,7 +15,8 @@ namespace {
 // Every command in the order `--help` lists them.
 std::vector<Command> all_commands() {
     std::vector<Command> commands;
-    for (auto family : {serve_commands, cache_commands, token_commands, fsck_commands}) {
+    for (auto family :
+         {serve_commands, cache_commands, token_commands, fsck_commands, gc_commands}) {
         auto rows = family();
         commands.insert(commands.end(), rows.begin(), rows.end());
     }

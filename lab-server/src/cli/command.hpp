@@ -43,6 +43,7 @@ std::vector<Command> cache_commands();
 std::vector<Command> token_commands();
 std::vector<Command> serve_commands();
 std::vector<Command> fsck_commands();
+std::vector<Command> gc_commands();
 
 // "nixedge-server: <detail> (<code>)" on err; returns exit_failure.
 int report_failure(std::ostream& err, const Error& error);

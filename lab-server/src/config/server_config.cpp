@@ -67,6 +67,14 @@ template <class Config, class Visitor> void visit_fields(Config& c, Visitor& v) 
       Range<Seconds>{Seconds{0}, Seconds{36525 * seconds_per_day}}); // 100 years
     v("uploads.staged_upload_timeout", c.uploads.staged_upload_timeout,
       Range<Seconds>{Seconds{60}, Seconds{30 * seconds_per_day}});
+    v("gc.interval", c.gc.interval, Range<Seconds>{Seconds{0}, Seconds{7 * seconds_per_day}});
+    v("gc.orphan_grace", c.gc.orphan_grace,
+      Range<Seconds>{Seconds{1}, Seconds{365 * seconds_per_day}});
+    v("sync.interval", c.sync.interval, Range<Seconds>{Seconds{1}, Seconds{7 * seconds_per_day}});
+    v("sync.max_duration", c.sync.max_duration,
+      Range<Seconds>{Seconds{1}, Seconds{7 * seconds_per_day}});
+    v("sync.edge_narinfo_ttl", c.sync.edge_narinfo_ttl,
+      Range<Seconds>{Seconds{0}, Seconds{365 * seconds_per_day}});
     v("auth.clock_skew", c.auth.clock_skew, Range<Seconds>{Seconds{0}, Seconds{3600}});
     v("auth.revoked_subjects", c.auth.revoked_subjects);
     v("auth.revoked_token_ids", c.auth.revoked_token_ids);
@@ -491,6 +499,23 @@ void check_s3(ServerConfig& config, const Environment& env, std::vector<std::str
     s3.secret_access_key = std::move(credentials->secret_access_key);
 }
 
+// A NAR removed from the lab leaves the mirror at the sync run after, which
+// may start up to one interval later and last up to max_duration; the edge
+// may serve a narinfo naming it for a TTL after that. Its manifest and chunks
+// must outlive all three, or the edge would serve a narinfo whose NAR is gone.
+void check_orphan_grace(const ServerConfig& config, std::vector<std::string>& errors) {
+    const auto& sync = config.sync;
+    const auto needed = sync.interval + sync.max_duration + sync.edge_narinfo_ttl;
+    if (config.gc.orphan_grace > needed)
+        return;
+    errors.push_back("gc.orphan_grace: " + format_duration(config.gc.orphan_grace) +
+                     " must exceed sync.interval + sync.max_duration + sync.edge_narinfo_ttl (" +
+                     format_duration(sync.interval) + " + " + format_duration(sync.max_duration) +
+                     " + " + format_duration(sync.edge_narinfo_ttl) + " = " +
+                     format_duration(needed) +
+                     "), else the edge could serve a narinfo whose chunks GC deleted");
+}
+
 void check_and_resolve(ServerConfig& config, const Environment& env,
                        std::vector<std::string>& errors) {
     if (auto valid = validate_chunker_params(config.chunking.sizes); !valid)
@@ -499,6 +524,7 @@ void check_and_resolve(ServerConfig& config, const Environment& env,
     config.storage.path = resolve_in(config.server.data_dir, config.storage.path);
     resolve_database(config, env, errors);
     check_revoked_token_ids(config, errors);
+    check_orphan_grace(config, errors);
     check_s3(config, env, errors);
     auto secret = read_token_secret(env);
     if (secret)

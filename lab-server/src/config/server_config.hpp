@@ -123,6 +123,21 @@ struct ServerConfig {
         Seconds staged_upload_timeout{3600};
         bool operator==(const Uploads&) const = default;
     };
+    // Garbage collection in the server (and `nixedge-server gc`).
+    struct Gc {
+        Seconds interval{3600}; // between runs of all replicas together; 0: no periodic GC
+        // How long an unused NAR or chunk stays before GC deletes it; must
+        // exceed what the sync and the edge take to forget it (check at load).
+        Seconds orphan_grace{3 * 3600};
+        bool operator==(const Gc&) const = default;
+    };
+    // What the server knows of the sync to the edge (k8s/r2-sync-cronjob.yaml).
+    struct Sync {
+        Seconds interval{15 * 60};      // the sync job's period
+        Seconds max_duration{3600};     // the longest a sync run may take
+        Seconds edge_narinfo_ttl{3600}; // the edge Worker's NARINFO_TTL
+        bool operator==(const Sync&) const = default;
+    };
     struct Auth {
         Seconds clock_skew{0}; // leeway for exp, nbf and iat (Attic allows none)
         std::vector<std::string> revoked_subjects;  // tokens whose `sub` is listed are refused
@@ -138,6 +153,8 @@ struct ServerConfig {
     Chunking chunking;
     Caches caches;
     Uploads uploads;
+    Gc gc;
+    Sync sync;
     Auth auth;
 
     bool operator==(const ServerConfig&) const = default;

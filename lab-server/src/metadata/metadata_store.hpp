@@ -232,7 +232,13 @@ struct PathRemoval {
 };
 
 // A chunk GC has claimed for deletion: its row goes only with this claim.
-using ClaimedChunk = ChunkStoredRequest;
+struct ClaimedChunk {
+    Sha256Digest hash{};
+    std::int64_t claim_id = 0;
+    std::uint64_t stored_size = 0;
+
+    bool operator==(const ClaimedChunk&) const = default;
+};
 
 // The last GC run of any replica.
 struct GcRun {

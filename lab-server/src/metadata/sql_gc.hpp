@@ -13,6 +13,8 @@
 #include "metadata/sql_metadata_store.hpp"
 #include "metadata/sql_rows.hpp"
 
+#include <tuple>
+
 namespace nixedge::lab {
 
 using namespace sql_rows;
@@ -127,10 +129,9 @@ Result<std::vector<ExpiredPath>> SqlMetadataStore<Pool>::expired_paths(std::stri
 }
 
 template <class Pool>
-Result<PathRemoval>
-SqlMetadataStore<Pool>::remove_paths(std::string_view cache,
-                                     std::span<const std::string> store_hashes,
-                                     const PathRemovalRules& rules) {
+Result<PathRemoval> SqlMetadataStore<Pool>::remove_paths(std::string_view cache,
+                                                         std::span<const std::string> store_hashes,
+                                                         const PathRemovalRules& rules) {
     const auto now = clock_();
     return pool_.write([&](auto& c) -> Result<PathRemoval> {
         auto cache_row = require_cache(c, cache);
@@ -226,8 +227,8 @@ SqlMetadataStore<Pool>::delete_marked_nars(std::span<const Sha256Digest> manifes
         std::size_t deleted = 0;
         for (const auto& digest : manifests) {
             const auto hash = hex(digest);
-            auto q = c.query("SELECT DISTINCT chunk_hash FROM nar_chunks WHERE manifest_hash = ?",
-                             hash);
+            auto q =
+                c.query("SELECT DISTINCT chunk_hash FROM nar_chunks WHERE manifest_hash = ?", hash);
             auto chunks = all_texts(q);
             if (!chunks)
                 return chunks.error();
@@ -253,22 +254,22 @@ Result<std::vector<ClaimedChunk>>
 SqlMetadataStore<Pool>::claim_chunks_for_deletion(UnixTime unused_before, std::size_t limit) {
     const auto now = clock_();
     return pool_.write([&](auto& c) -> Result<std::vector<ClaimedChunk>> {
-        auto q = c.query("SELECT hash, claim_id FROM chunks WHERE unused_since < ? "
+        auto q = c.query("SELECT hash, claim_id, stored_size FROM chunks WHERE unused_since < ? "
                          "ORDER BY unused_since LIMIT ?",
                          unused_before, limit);
-        std::vector<std::pair<std::string, std::int64_t>> candidates;
+        std::vector<std::tuple<std::string, std::int64_t, std::uint64_t>> candidates;
         for (;;) {
             auto next = q.step();
             if (!next)
                 return next.error();
             if (!*next)
                 break;
-            candidates.emplace_back(q.text(0), q.int64(1));
+            candidates.emplace_back(q.text(0), q.int64(1), q.uint64(2));
         }
         // An upload's claim always has a recent unused_since (claiming sets
         // it), so the claims found here are dead ones, or a dead GC's.
         std::vector<ClaimedChunk> claimed;
-        for (const auto& [hash, claim_id] : candidates) {
+        for (const auto& [hash, claim_id, stored_size] : candidates) {
             auto claim = c.run("UPDATE chunks SET state = 'claimed', claim_id = claim_id + 1, "
                                "claimed_at = ?, stored_at = NULL "
                                "WHERE hash = ? AND claim_id = ? AND unused_since < ? "
@@ -284,7 +285,7 @@ SqlMetadataStore<Pool>::claim_chunks_for_deletion(UnixTime unused_before, std::s
             auto digest = digest_from_hex(hash);
             if (!digest)
                 return digest.error();
-            claimed.push_back(ClaimedChunk{*digest, claim_id + 1});
+            claimed.push_back(ClaimedChunk{*digest, claim_id + 1, stored_size});
         }
         return claimed;
     });

@@ -27,6 +27,16 @@ Result<LabMetrics> LabMetrics::register_in(http::Metrics& metrics) {
          "Raw NAR bytes that uploads did not store again."},
         {&m.nars_ingested, "nixedge_nars_ingested_total", "NAR uploads ingested and recorded."},
         {&m.paths_published, "nixedge_paths_published_total", "Store paths published."},
+        {&m.gc_runs, "nixedge_gc_runs_total", "Garbage collections this process ran."},
+        {&m.gc_failures, "nixedge_gc_failures_total", "Garbage collections that failed."},
+        {&m.gc_paths_removed, "nixedge_gc_paths_removed_total",
+         "Expired paths removed by garbage collection."},
+        {&m.gc_nars_deleted, "nixedge_gc_nars_deleted_total",
+         "Unused NARs (manifests) deleted by garbage collection."},
+        {&m.gc_chunks_deleted, "nixedge_gc_chunks_deleted_total",
+         "Unused chunks deleted by garbage collection."},
+        {&m.gc_bytes_deleted, "nixedge_gc_deleted_bytes_total",
+         "Stored chunk bytes deleted by garbage collection."},
     };
     for (const auto& entry : entries) {
         auto counter = metrics.counter(entry.name, entry.help);
@@ -34,6 +44,12 @@ Result<LabMetrics> LabMetrics::register_in(http::Metrics& metrics) {
             return counter.error();
         *entry.slot = *counter;
     }
+    auto last_success = metrics.gauge("nixedge_gc_last_success_timestamp_seconds",
+                                      "When this process last finished a garbage collection "
+                                      "successfully (unix time; 0: never).");
+    if (!last_success)
+        return last_success.error();
+    m.gc_last_success = *last_success;
     return m;
 }
 
@@ -121,12 +137,16 @@ Result<std::unique_ptr<LabContext>> LabContext::create(Lab& lab, http::Metrics& 
     // another's compression. Three chunks in flight per thread keep them busy
     // and bound ingest memory (at most 2 x 4 MiB per chunk in flight).
     auto threads = 2 * http::resolve_thread_count(lab.config.server.worker_threads);
-    return std::unique_ptr<LabContext>(new LabContext{
-        lab, std::move(tokens), OutboxDrainer(lab.metadata, lab.storage), *registered,
-        std::make_unique<ChunkExecutor>(threads, 3 * std::size_t{threads}),
-        std::make_unique<CacheDirectory>(lab.metadata),
-        // ~64 MiB: some 100k narinfos of 600 bytes.
-        std::make_unique<NarinfoCache>(64 * 1024 * 1024, std::chrono::seconds(10))});
+    return std::unique_ptr<LabContext>(
+        new LabContext{lab,
+                       std::move(tokens),
+                       OutboxDrainer(lab.metadata, lab.storage),
+                       *registered,
+                       std::make_unique<ChunkExecutor>(threads, 3 * std::size_t{threads}),
+                       std::make_unique<CacheDirectory>(lab.metadata),
+                       // ~64 MiB: some 100k narinfos of 600 bytes.
+                       std::make_unique<NarinfoCache>(64 * 1024 * 1024, std::chrono::seconds(10)),
+                       {}});
 }
 
 } // namespace nixedge::lab

@@ -2,6 +2,7 @@
 // outbox drainer and the domain metrics. One per server, alive as long as it.
 #pragma once
 
+#include "app/access_recorder.hpp"
 #include "app/lab.hpp"
 #include "auth/token.hpp"
 #include "http/metrics.hpp"
@@ -22,6 +23,13 @@ struct LabMetrics {
     http::Counter* deduplicated_bytes = nullptr;  // raw bytes not stored again
     http::Counter* nars_ingested = nullptr;
     http::Counter* paths_published = nullptr;
+    http::Counter* gc_runs = nullptr;          // GC runs this process made, finished or not
+    http::Counter* gc_failures = nullptr;      // ... that failed
+    http::Counter* gc_paths_removed = nullptr; // expired paths GC removed
+    http::Counter* gc_nars_deleted = nullptr;
+    http::Counter* gc_chunks_deleted = nullptr;
+    http::Counter* gc_bytes_deleted = nullptr; // stored chunk bytes GC deleted
+    http::Gauge* gc_last_success = nullptr;    // unix time this process's last GC succeeded
 
     static Result<LabMetrics> register_in(http::Metrics& metrics);
 };
@@ -39,6 +47,8 @@ struct LabContext {
     std::unique_ptr<CacheDirectory> caches;
     // Signed narinfos recently served or published.
     std::unique_ptr<NarinfoCache> narinfos;
+    // Narinfos read in the lab, for GC's retention.
+    AccessRecorder reads;
 
     static Result<std::unique_ptr<LabContext>> create(Lab& lab, http::Metrics& metrics);
 };

@@ -50,4 +50,11 @@ void NarinfoCache::insert(std::string_view cache, std::string_view store_hash,
     index_.emplace(std::move(key), entries_.begin());
 }
 
+void NarinfoCache::clear() {
+    std::lock_guard lock(mutex_);
+    entries_.clear();
+    index_.clear();
+    bytes_ = 0;
+}
+
 } // namespace nixedge::lab

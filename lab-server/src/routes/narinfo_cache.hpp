@@ -24,6 +24,8 @@ class NarinfoCache {
 
     std::optional<std::string> find(std::string_view cache, std::string_view store_hash);
     void insert(std::string_view cache, std::string_view store_hash, std::string narinfo);
+    // After this process removed paths (GC): none of them is served again.
+    void clear();
 
   private:
     struct Entry {

@@ -36,6 +36,7 @@ boost::asio::awaitable<http::Response> get_narinfo(LabContext& context, http::Re
     }
     if (!text)
         co_return http::problem_response(http::Problem::not_found, "no such path in this cache");
+    context.reads.record(cache->name, hash);
     co_return http::Response::text(http::Status::ok, std::move(*text), narinfo_content_type);
 }
 
