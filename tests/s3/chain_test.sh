@@ -15,7 +15,14 @@
 #   4. the mirror bucket (not the lab's) is loaded into wrangler dev's local R2
 #      and the edge Worker serves it, trusting the key the lab lists for `main`;
 #   5. a fresh store substitutes both closures through the edge with require-sigs
-#      and only that key: same trees, same NarHashes; the private path is 404.
+#      and only that key: same trees, same NarHashes; the private path is 404;
+#   6. GC: `side` expires (the rest is pinned or referenced) and goes from the
+#      lab; the next sync takes its narinfo from the mirror but keeps its
+#      manifest and chunks for the grace period (an edge may still serve the
+#      narinfo from its cache); after the grace a second GC deletes the NAR
+#      from the lab bucket and the sync after it takes it and its chunks from
+#      the mirror; a grace later a third GC deletes the chunks from the lab
+#      bucket. The edge then serves `top`'s closure, whole, and not `side`.
 # The helpers (push, run_sync, reload_edge, substitute_from_edge) are meant for
 # more steps appended at the end: later states of the lab, synced and served again.
 set -euo pipefail
@@ -33,6 +40,18 @@ lab_bucket=chain-lab-$$-$RANDOM mirror_bucket=chain-mirror-$$-$RANDOM
 rgw_rclone_config
 for bucket in "$lab_bucket" "$mirror_bucket"; do rclone mkdir "rgw:$bucket" || fail "cannot create bucket $bucket"; done
 lab_config_on_s3 "$lab_bucket"
+# GC by hand (gc --once) with a grace period of seconds: the sync "runs every
+# second for at most a second" and the edge "keeps narinfos a second", so 4 s
+# is enough.
+cat >>"$tmp/server.toml" <<'TOML'
+[gc]
+interval = "0"
+orphan_grace = "4s"
+[sync]
+interval = "1s"
+max_duration = "1s"
+edge_narinfo_ttl = "1s"
+TOML
 use_postgres_database "$2" "nixedge_chain_$$"
 
 step "two replicas on one PostgreSQL database and the lab bucket"
@@ -182,4 +201,51 @@ done
   "$replica1/secret/$ph.narinfo") == 200 ]] || fail "the lab does not serve the private path"
 substitute "$tmp/subst" "$edge/secret" "$main_key" "$private" 2>/dev/null && fail "the private path came through the edge"
 nix-store --store "$tmp/subst" --check-validity "$private" 2>/dev/null && fail "the private path is valid in the store"
+step "GC: side expires, everything else is pinned or referenced"
+sh=$(hash_of "$side")
+side_manifest=$(curl -sf "$replica1/main/$sh.narinfo" | sed -n 's|^URL: nar/\(.*\)\.nar\.zst$|\1|p')
+[[ -n $side_manifest ]] || fail "no manifest in side's narinfo"
+rclone cat "rgw:$lab_bucket/manifests/$side_manifest" | awk '/^chunk /{print "chunks/" $2}' | sort -u >"$tmp/side.chunks"
+[[ -s $tmp/side.chunks ]] || fail "side's manifest lists no chunks"
+admin cache configure main --retention 1s >/dev/null
+admin path pin main "$top"
+sleep 2
+admin gc --once >"$tmp/gc1.out" 2>"$tmp/gc1.err" || fail "gc: $(cat "$tmp/gc1.err")"
+# top is pinned (so not expired); mid and dep are expired but top needs them.
+[[ $(cat "$tmp/gc1.out") == "removed 1 expired paths (kept: 2 referenced by a kept path), 0 NARs, 0 chunks"* ]] ||
+  fail "first GC: $(cat "$tmp/gc1.out")"
+admin path info main "$side" 2>/dev/null && fail "side is still in the cache"
+rclone lsf -R --files-only "rgw:$lab_bucket" >"$tmp/lab-after-gc1.keys"
+grep -qx "main/$sh.narinfo" "$tmp/lab-after-gc1.keys" && fail "side's narinfo is still in the lab bucket"
+grep -qx "manifests/$side_manifest" "$tmp/lab-after-gc1.keys" || fail "side's manifest went before its grace period"
+
+step "the next sync takes side's narinfo from the mirror, keeps its NAR for the grace period"
+run_sync
+grep -qx "main/$sh.narinfo" "$tmp/mirror.keys" && fail "side's narinfo is still in the mirror"
+grep -qx "manifests/$side_manifest" "$tmp/mirror.keys" || fail "side's manifest left the mirror within the grace"
+comm -23 "$tmp/side.chunks" "$tmp/mirror.keys" | grep -q . && fail "side's chunks left the mirror within the grace"
+
+step "after the grace period GC deletes side's NAR, then the sync takes it and its chunks from the mirror"
+sleep 5
+admin gc --once >"$tmp/gc2.out" 2>"$tmp/gc2.err" || fail "gc: $(cat "$tmp/gc2.err")"
+[[ $(cat "$tmp/gc2.out") == "removed 0 expired paths"*", 1 NARs, 0 chunks"* ]] || fail "second GC: $(cat "$tmp/gc2.out")"
+rclone lsf -R --files-only "rgw:$lab_bucket" >"$tmp/lab-after-gc2.keys"
+grep -qx "manifests/$side_manifest" "$tmp/lab-after-gc2.keys" && fail "side's manifest is still in the lab bucket"
+run_sync
+grep -qx "manifests/$side_manifest" "$tmp/mirror.keys" && fail "side's manifest is still in the mirror"
+comm -12 "$tmp/side.chunks" "$tmp/mirror.keys" | grep -q . && fail "side's chunks are still in the mirror"
+
+step "a grace period later GC deletes side's chunks (an upload may have been about to use them)"
+sleep 5
+admin gc --once >"$tmp/gc3.out" 2>"$tmp/gc3.err" || fail "gc: $(cat "$tmp/gc3.err")"
+side_chunks=$(wc -l <"$tmp/side.chunks")
+[[ $(cat "$tmp/gc3.out") == "removed 0 expired paths"*", 0 NARs, $side_chunks chunks"* ]] ||
+  fail "third GC (side has $side_chunks chunks): $(cat "$tmp/gc3.out")"
+rclone lsf -R --files-only "rgw:$lab_bucket" | sort >"$tmp/lab-after-gc3.keys"
+comm -12 "$tmp/side.chunks" "$tmp/lab-after-gc3.keys" | grep -q . && fail "side's chunks are still in the lab bucket"
+
+step "the edge serves top's closure whole, and not side"
+reload_edge
+[[ $(status_of "$edge/main/$sh.narinfo") == 404 ]] || fail "the edge still serves side"
+substitute_from_edge "$tmp/subst-after-gc" "$top"
 echo "PASS ($SECONDS s)"
