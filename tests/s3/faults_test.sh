@@ -37,6 +37,12 @@ source "$here/../lib/harness.sh"
 own_rgw=
 own_postgres=
 faults_cleanup() {
+  # A server stuck in a request (a bug this test looks for) gets 10 s to stop.
+  if [[ -n $server_pid ]]; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$server_pid" 2>/dev/null || true
+  fi
   stop_server
   [[ -z $own_rgw ]] || "$rgw_script" stop "$own_rgw" >/dev/null 2>&1 || true
   [[ -z $own_postgres ]] || "$postgres_script" stop "$own_postgres" >/dev/null 2>&1 || true
@@ -98,9 +104,9 @@ start_server_with_cache() {
   url=$lab_url
 }
 
-push() { # PATH...: nix copy to the cache, one try per request, from a fresh client
+push() { # PATH...: nix copy to the cache, one try per request, at most 30 s, from a fresh client
   fresh_nix_env
-  timeout 60 nix --extra-experimental-features nix-command --option substituters '' copy \
+  timeout 30 nix --extra-experimental-features nix-command --option substituters '' copy \
     --store "$tmp/root" --to "$url/main?compression=zstd" --option netrc-file "$tmp/netrc" \
     --option download-attempts 1 --option connect-timeout 5 "$@"
 }
