@@ -406,6 +406,29 @@ TEMPLATE_TEST_CASE("metadata: a dead claim is taken over after the claim timeout
           ErrorCode::not_found);
 }
 
+TEMPLATE_TEST_CASE("metadata: a released claim is taken over at once, a stored chunk stays",
+                   "[metadata]", test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
+    TestClock clock;
+    auto store = test::open_store(db, clock);
+    const auto hash = test::digest_of("chunk");
+    auto failed = store->claim_chunk(hash, 1000, 400).value();
+    REQUIRE(store->release_chunk_claim(hash, failed.claim_id).ok());
+    auto retry = store->claim_chunk(hash, 1000, 410).value();
+    CHECK(retry.outcome == ChunkClaimOutcome::claimed_by_me);
+    CHECK(retry.claim_id != failed.claim_id);
+    // A stale release (the claim was taken over) changes nothing.
+    REQUIRE(store->release_chunk_claim(hash, failed.claim_id).ok());
+    CHECK(store->claim_chunk(hash, 1000, 420).value().outcome ==
+          ChunkClaimOutcome::claimed_by_other);
+    REQUIRE(store->mark_chunk_stored(hash, retry.claim_id).ok());
+    REQUIRE(store->release_chunk_claim(hash, retry.claim_id).ok());
+    auto record = store->get_chunk(hash).value();
+    CHECK(record->state == ChunkState::stored);
+    CHECK(record->stored_size == 410);
+    CHECK(store->release_chunk_claim(test::digest_of("none"), 1).ok());
+}
+
 TEMPLATE_TEST_CASE("metadata: claims in a batch answer in order, repeats included", "[metadata]",
                    test::SqliteBackend, test::PostgresBackend) {
     TestType db;

@@ -5,6 +5,9 @@
 #                             127.0.0.1 (fsync off), create role and database
 #                             `nixedge`, write STATE (shell assignments, below)
 #   postgres.sh restart STATE pg_ctl restart (fast mode: connections are cut)
+#   postgres.sh stop-server STATE   stops the server (fast mode) and keeps its
+#                             data: an outage of the database
+#   postgres.sh start-server STATE  starts it again, on the same port
 #   postgres.sh stop STATE    stop the server, remove its dir and STATE
 #
 # STATE holds NIXEDGE_TEST_POSTGRES_URL (the URL the tests use, with its
@@ -18,8 +21,8 @@
 set -euo pipefail
 
 bin=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
-command=${1:?usage: postgres.sh start|restart|stop STATE}
-state=${2:?usage: postgres.sh start|restart|stop STATE}
+command=${1:?usage: postgres.sh start|restart|stop-server|start-server|stop STATE}
+state=${2:?usage: postgres.sh start|restart|stop-server|start-server|stop STATE}
 
 as_postgres() {
   if ((EUID == 0)); then
@@ -30,6 +33,13 @@ as_postgres() {
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+pg_start_on() { # dir port: pg_ctl start with the test settings
+  as_postgres "$bin/pg_ctl" -D "$1/data" -l "$1/run/server.log" -w -t 30 start -o \
+    "-p $2 -c listen_addresses=127.0.0.1 -c unix_socket_directories=$1/run \
+     -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+     -c max_connections=200 -c shared_buffers=32MB" >/dev/null
+}
 
 start() {
   local dir port password started
@@ -49,10 +59,7 @@ start() {
   # A port may be taken between free_port and the bind: try a few.
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
-    if as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/run/server.log" -w -t 30 start -o \
-      "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir/run \
-       -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-       -c max_connections=200 -c shared_buffers=32MB" >/dev/null; then
+    if pg_start_on "$dir" "$port"; then
       break
     fi
     if ((attempt == 5)); then
@@ -84,6 +91,14 @@ restart)
   load_state
   as_postgres "$bin/pg_ctl" -D "$PG_DIR/data" -w -t 30 -m fast restart >/dev/null
   ;;
+stop-server)
+  load_state
+  as_postgres "$bin/pg_ctl" -D "$PG_DIR/data" -w -t 30 -m fast stop >/dev/null
+  ;;
+start-server)
+  load_state
+  pg_start_on "$PG_DIR" "$PG_PORT" || { tail -20 "$PG_DIR/run/server.log" >&2; exit 1; }
+  ;;
 stop)
   [[ -f $state ]] || exit 0
   load_state
@@ -91,7 +106,7 @@ stop)
   rm -rf "$PG_DIR" "$state"
   ;;
 *)
-  echo "usage: postgres.sh start|restart|stop STATE" >&2
+  echo "usage: postgres.sh start|restart|stop-server|start-server|stop STATE" >&2
   exit 2
   ;;
 esac

@@ -7,6 +7,12 @@
 #                                bucket, writes DIR/env and prints it
 #   tests/lib/rgw.sh stop DIR    stops radosgw, then the OSD, then the monitor
 #                                (all at once can hang radosgw), removes DIR
+#   tests/lib/rgw.sh stop-gateway DIR   stops radosgw only (SIGKILL, an outage
+#                                of the S3 endpoint); the monitor, the OSD and
+#                                the stored objects stay
+#   tests/lib/rgw.sh start-gateway DIR  starts radosgw again on the same port,
+#                                with the same users and keys, and waits until
+#                                it answers S3 requests
 #
 # DIR/env holds shell assignments (source it, or read it line by line):
 #   RGW_ENDPOINT=http://127.0.0.1:PORT  RGW_REGION=us-east-1  RGW_BUCKET=...
@@ -223,19 +229,40 @@ rgw_stop() {
   rm -rf "$dir"
 }
 
+rgw_load_env() {
+  [[ -f $dir/env ]] || { echo "rgw.sh: $dir holds no cluster (start it first)" >&2; exit 1; }
+  endpoint=$(sed -n 's/^RGW_ENDPOINT=//p' "$dir/env")
+}
+
+rgw_stop_gateway() {
+  rgw_load_env
+  rgw_stop_daemon rgw
+}
+
+# The users and the bucket live in RADOS, so a new radosgw serves them as before.
+rgw_start_gateway() {
+  rgw_load_env
+  if [[ -f $dir/run/rgw.daemon-pid ]] && rgw_alive "$(cat "$dir/run/rgw.daemon-pid")"; then
+    echo "rgw.sh: radosgw is running already" >&2
+    exit 1
+  fi
+  rgw_start_daemon rgw radosgw -c "$dir/ceph.conf" -n client.rgw -f
+  rgw_wait "radosgw to answer" 300 rgw_s3 HEAD "/$rgw_bucket" -o /dev/null
+}
+
 # Sourced: define the functions only (callers set $dir and call rgw_start/rgw_stop).
 if [[ ${BASH_SOURCE[0]} != "$0" ]]; then
   return 0
 fi
 
 case ${1:-} in
-  start | stop)
-    [[ -n ${2:-} ]] || { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+  start | stop | stop-gateway | start-gateway)
+    [[ -n ${2:-} ]] || { echo "usage: $0 start|stop|stop-gateway|start-gateway DIR" >&2; exit 2; }
     dir=$(realpath -m "$2")
-    "rgw_$1"
+    "rgw_${1//-/_}"
     ;;
   *)
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop|stop-gateway|start-gateway DIR" >&2
     exit 2
     ;;
 esac

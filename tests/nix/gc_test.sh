@@ -87,7 +87,7 @@ done
 grep -q '^nixedge-server: gc: removed 1 expired paths' "$tmp/server.err" || fail "no GC line in the log"
 
 step "the unused NAR, then its chunks, leave the bucket a grace period apart"
-nar_gone= chunks_gone=
+nar_gone="" chunks_gone=""
 for _ in $(seq 40); do
   [[ -z $nar_gone && ! -f $bucket/manifests/$unread_manifest ]] && nar_gone=$SECONDS
   left=$(while read -r c; do [[ -f $bucket/chunks/$c ]] && echo "$c"; done <"$tmp/unread.chunks")

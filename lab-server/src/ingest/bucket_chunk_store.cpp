@@ -27,8 +27,13 @@ Result<std::optional<std::uint64_t>> BucketChunkStore::stored_size(const Sha256D
 
 Result<std::uint64_t> BucketChunkStore::write_claimed(const Sha256Digest& hash,
                                                       const ChunkClaim& claim, ByteView frame) {
-    if (auto put = storage_->put(bucket_key::chunk(hash), frame); !put)
+    if (auto put = storage_->put(bucket_key::chunk(hash), frame); !put) {
+        // Let the next upload of this chunk (a retry once the bucket is back)
+        // take the claim over now; if the database is down too, the claim
+        // times out instead.
+        (void)metadata_->release_chunk_claim(hash, claim.claim_id);
         return put.error();
+    }
     if (auto marked = metadata_->mark_chunk_stored(hash, claim.claim_id); !marked)
         return marked.error();
     return claim.stored_size;

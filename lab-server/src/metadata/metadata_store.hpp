@@ -307,6 +307,12 @@ class MetadataStore {
     // for the same claim; conflict if a claim was taken over meanwhile (the
     // caller must then use the chunk as recorded); nothing changes on error.
     virtual Result<void> mark_chunks_stored(std::span<const ChunkStoredRequest> requests) = 0;
+    // Gives up a claim whose object could not be written (the bucket is
+    // down): the row stays a claim but dated as a dead one, so the next
+    // upload of the chunk takes it over at once instead of waiting out the
+    // claim timeout. Nothing changes if the claim was taken over meanwhile or
+    // the chunk is stored.
+    virtual Result<void> release_chunk_claim(const Sha256Digest& hash, std::int64_t claim_id) = 0;
     virtual Result<std::optional<ChunkRecord>> get_chunk(const Sha256Digest& hash) = 0;
     // An upload is about to use a stored chunk it found without claiming it:
     // an unused chunk's GC grace period starts again. false if the chunk is

@@ -366,6 +366,20 @@ SqlMetadataStore<Pool>::mark_chunks_stored(std::span<const ChunkStoredRequest> r
 }
 
 template <class Pool>
+Result<void> SqlMetadataStore<Pool>::release_chunk_claim(const Sha256Digest& hash,
+                                                         std::int64_t claim_id) {
+    const auto timeout = static_cast<std::int64_t>(claim_timeout_.count());
+    // As reset_chunk_for_upload: older than any claim timeout on any replica.
+    const auto dead_since = std::min<UnixTime>(0, clock_() - timeout);
+    // Unsynced: a release lost in a crash leaves a claim that times out.
+    return pool_.write_unsynced([&](auto& c) -> Result<void> {
+        return c.run("UPDATE chunks SET claimed_at = ? "
+                     "WHERE hash = ? AND claim_id = ? AND state = 'claimed'",
+                     dead_since, hex(hash), claim_id);
+    });
+}
+
+template <class Pool>
 Result<std::optional<ChunkRecord>> SqlMetadataStore<Pool>::get_chunk(const Sha256Digest& hash) {
     return pool_.read([&](auto& c) -> Result<std::optional<ChunkRecord>> {
         auto q = c.query("SELECT " + std::string(chunk_columns) + " FROM chunks WHERE hash = ?",

@@ -36,6 +36,7 @@ template <class Pool> class SqlMetadataStore : public MetadataStore {
     Result<std::vector<ChunkClaim>>
     claim_chunks(std::span<const ChunkClaimRequest> requests) override;
     Result<void> mark_chunks_stored(std::span<const ChunkStoredRequest> requests) override;
+    Result<void> release_chunk_claim(const Sha256Digest& hash, std::int64_t claim_id) override;
     Result<std::optional<ChunkRecord>> get_chunk(const Sha256Digest& hash) override;
     Result<bool> reuse_stored_chunk(const Sha256Digest& hash) override;
 
