@@ -68,13 +68,13 @@ TEMPLATE_TEST_CASE("gc: a NAR and its chunks are unused until something uses the
     f.create("main");
     const auto t0 = f.clock.now->load();
     auto nar = test::record_nar(*f.store, {"chunk one", "chunk two"});
-    CHECK(f.nar_unused_since(nar) == t0);  // recorded, not yet staged
+    CHECK(f.nar_unused_since(nar) == t0);                     // recorded, not yet staged
     CHECK(f.chunk_unused_since("chunk one") == std::nullopt); // a NAR lists it
 
     f.clock.advance(10);
-    REQUIRE(f.store->stage_upload("main", "nar/x.nar.zst", nar.manifest_hash,
-                                  std::chrono::seconds(60))
-                .ok());
+    REQUIRE(
+        f.store->stage_upload("main", "nar/x.nar.zst", nar.manifest_hash, std::chrono::seconds(60))
+            .ok());
     CHECK(f.nar_unused_since(nar) == std::nullopt);
     f.clock.advance(100);
     REQUIRE(f.store->expire_staged(f.clock.now->load()).value() == 1);
@@ -167,8 +167,7 @@ TEMPLATE_TEST_CASE("gc: a path another path of the cache refers to stays; referr
     REQUIRE(removal.ok());
     CHECK(removal->removed == hashes_of({"top"}));
     REQUIRE(removal->kept.size() == 2);
-    CHECK(removal->kept[0].reason ==
-          "referenced by " + test::store_path("mid").full());
+    CHECK(removal->kept[0].reason == "referenced by " + test::store_path("mid").full());
 
     f.publish("main", "top", {"top"}, {test::store_path("mid"), test::store_path("dep")});
     auto expired = f.store->expired_paths("main", f.clock.now->load() + 1);
@@ -194,8 +193,9 @@ TEMPLATE_TEST_CASE("gc: removal rules: pinned and recently read paths stay; forc
     auto removal = f.store->remove_paths("main", hashes_of({"pinned", "missing"}), gc);
     REQUIRE(removal.ok());
     CHECK(removal->removed.empty());
-    CHECK(removal->kept == std::vector<KeptPath>{{test::store_hash("pinned"), "pinned"},
-                                                 {test::store_hash("missing"), "not in the cache"}});
+    CHECK(removal->kept ==
+          std::vector<KeptPath>{{test::store_hash("pinned"), "pinned"},
+                                {test::store_hash("missing"), "not in the cache"}});
     gc.expired_before = t0; // pushed at t0: not before it
     CHECK(f.remove("main", hashes_of({"user"}), gc).empty());
 
@@ -221,10 +221,9 @@ TEMPLATE_TEST_CASE("gc: removing an edge path removes its edge objects and keeps
     rules.edge_keep_until = t0 + 100;
     CHECK(f.remove("pub", hashes_of({"p"}), rules) == hashes_of({"p"}));
     CHECK(test::outbox_lines(*f.store) ==
-          std::vector<std::string>{
-              "delete " + bucket_key::narinfo("pub", test::store_hash("p")),
-              "delete " + bucket_key::listing("pub", test::store_hash("p")),
-              "regenerate " + bucket_key::sync_plan()});
+          std::vector<std::string>{"delete " + bucket_key::narinfo("pub", test::store_hash("p")),
+                                   "delete " + bucket_key::listing("pub", test::store_hash("p")),
+                                   "regenerate " + bucket_key::sync_plan()});
     auto plan = f.store->edge_plan();
     REQUIRE(plan.ok());
     const auto manifest_key = bucket_key::manifest(nar.manifest_hash);
@@ -263,10 +262,10 @@ TEMPLATE_TEST_CASE("gc: NARs and chunks are deleted only after their grace perio
     // While GC deletes it, an upload of the same NAR waits.
     CHECK(f.store->record_nar(gone.manifest, std::nullopt).error().code ==
           ErrorCode::storage_unavailable);
-    CHECK(f.store->stage_upload("main", "nar/y.nar.zst", gone.manifest_hash,
-                                std::chrono::seconds(60))
-              .error()
-              .code == ErrorCode::not_found);
+    CHECK(
+        f.store->stage_upload("main", "nar/y.nar.zst", gone.manifest_hash, std::chrono::seconds(60))
+            .error()
+            .code == ErrorCode::not_found);
     // Its chunks are still listed by it: no chunk is deletable yet.
     CHECK(f.store->claim_chunks_for_deletion(t0 + 1000, 100).value().empty());
 
@@ -300,9 +299,9 @@ TEMPLATE_TEST_CASE("gc: a NAR used again before it is marked stays; a dead GC's 
     f.create("main");
     auto nar = test::record_nar(*f.store, {"x"});
     f.clock.advance(100);
-    REQUIRE(f.store->stage_upload("main", "nar/x.nar.zst", nar.manifest_hash,
-                                  std::chrono::seconds(600))
-                .ok());
+    REQUIRE(
+        f.store->stage_upload("main", "nar/x.nar.zst", nar.manifest_hash, std::chrono::seconds(600))
+            .ok());
     CHECK(f.store->mark_nars_for_deletion(f.clock.now->load(), 100).value().empty());
     REQUIRE(f.store->expire_staged(f.clock.now->load() + 600).value() == 1);
 
@@ -330,8 +329,8 @@ TEMPLATE_TEST_CASE("gc: destroying an edge cache keeps its NARs in the sync plan
     CHECK(plan->mutable_keys == std::vector<std::string>{bucket_key::layout_marker()});
 }
 
-TEMPLATE_TEST_CASE("gc: runs take turns through the GC lock, across processes",
-                   "[metadata][gc]", test::SqliteBackend, test::PostgresBackend) {
+TEMPLATE_TEST_CASE("gc: runs take turns through the GC lock, across processes", "[metadata][gc]",
+                   test::SqliteBackend, test::PostgresBackend) {
     Fixture<TestType> f;
     auto second = test::open_store(f.db, f.clock); // another replica on the same database
     bool inner_ran = false;

@@ -85,12 +85,14 @@ for path in "$top" "$(nix-store --store "$tmp/root" -qR "$top")"; do
   for p in $path; do admin path info main "$p" >/dev/null || fail "$p was removed with unread"; done
 done
 grep -q '^nixedge-server: gc: removed 1 expired paths' "$tmp/server.err" || fail "no GC line in the log"
+# From here on nobody reads top: a pin keeps its closure.
+admin path pin main "$top"
 
 step "the unused NAR, then its chunks, leave the bucket a grace period apart"
 nar_gone="" chunks_gone=""
 for _ in $(seq 40); do
   [[ -z $nar_gone && ! -f $bucket/manifests/$unread_manifest ]] && nar_gone=$SECONDS
-  left=$(while read -r c; do [[ -f $bucket/chunks/$c ]] && echo "$c"; done <"$tmp/unread.chunks")
+  left=$(while read -r c; do if [[ -f $bucket/chunks/$c ]]; then echo "$c"; fi; done <"$tmp/unread.chunks")
   [[ -n $nar_gone && -z $left ]] && chunks_gone=$SECONDS && break
   [[ -z $nar_gone && -z $left ]] && fail "the chunks went before their NAR"
   sleep 0.5

@@ -76,8 +76,8 @@ class GcRunner {
                           &GcRunner::delete_unused_chunks})
             if (auto ok = (this->*step)(); !ok)
                 return ok.error();
-        report_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
-            SteadyClock::now() - started);
+        report_.duration =
+            std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started);
         return report_;
     }
 
@@ -117,8 +117,8 @@ class GcRunner {
             return expired.error();
         const auto order = referrers_first(*expired);
         for (std::size_t first = 0; first < order.size(); first += options_.batch_size) {
-            auto batch = std::span(order).subspan(first,
-                                                  std::min(options_.batch_size, order.size() - first));
+            auto batch = std::span(order).subspan(
+                first, std::min(options_.batch_size, order.size() - first));
             auto removal = metadata_.remove_paths(cache.name, batch, rules);
             if (!removal)
                 return removal.error();
@@ -199,9 +199,8 @@ std::string format_gc_report(const GcReport& report) {
         kept += (kept.empty() ? "" : ", ") + std::to_string(count) + " " + reason;
     return "removed " + std::to_string(report.paths_removed) + " expired paths" +
            (kept.empty() ? "" : " (kept: " + kept + ")") + ", " +
-           std::to_string(report.nars_deleted) + " NARs, " +
-           std::to_string(report.chunks_deleted) + " chunks (" +
-           std::to_string(report.chunk_bytes_deleted) + " bytes), " +
+           std::to_string(report.nars_deleted) + " NARs, " + std::to_string(report.chunks_deleted) +
+           " chunks (" + std::to_string(report.chunk_bytes_deleted) + " bytes), " +
            std::to_string(report.staged_expired) + " expired staged uploads in " +
            std::to_string(report.duration.count()) + " ms";
 }

@@ -143,9 +143,9 @@ int path_info_command(const Invocation& inv) {
     if (!path)
         return report_failure(inv.err, path.error());
     if (!*path)
-        return report_failure(inv.err, make_error(ErrorCode::not_found,
-                                                  "no path " + operands->hash + " in cache '" +
-                                                      operands->cache + "'"));
+        return report_failure(
+            inv.err, make_error(ErrorCode::not_found, "no path " + operands->hash + " in cache '" +
+                                                          operands->cache + "'"));
     const auto& p = **path;
     inv.out << "store path: " << p.store_path.full() << "\n"
             << "pushed: " << utc_time(p.pushed_at) << "\n"
@@ -163,8 +163,9 @@ std::vector<Command> gc_commands() {
          "[--once] [--status]",
          "collect garbage once: expired paths, then NARs and chunks unused for gc.orphan_grace",
          {
-             {"once", OptionKind::flag, "", "run once and exit (the default; the server itself "
-                                            "runs GC every gc.interval)"},
+             {"once", OptionKind::flag, "",
+              "run once and exit (the default; the server itself "
+              "runs GC every gc.interval)"},
              {"status", OptionKind::flag, "", "show the last run of any process, run nothing"},
          },
          0,
@@ -175,12 +176,24 @@ std::vector<Command> gc_commands() {
          {{"force", OptionKind::flag, "", "even if other paths of the cache refer to it"}},
          2,
          path_delete_command},
-        {"path pin", "CACHE STORE_PATH", "keep a path whatever the cache's retention", {}, 2,
+        {"path pin",
+         "CACHE STORE_PATH",
+         "keep a path whatever the cache's retention",
+         {},
+         2,
          path_pin_command},
-        {"path unpin", "CACHE STORE_PATH", "let the cache's retention apply to a path again", {},
-         2, path_unpin_command},
-        {"path info", "CACHE STORE_PATH", "when a path was pushed and last read, and its pin", {},
-         2, path_info_command},
+        {"path unpin",
+         "CACHE STORE_PATH",
+         "let the cache's retention apply to a path again",
+         {},
+         2,
+         path_unpin_command},
+        {"path info",
+         "CACHE STORE_PATH",
+         "when a path was pushed and last read, and its pin",
+         {},
+         2,
+         path_info_command},
     };
 }
 
