@@ -120,18 +120,6 @@ Sha256Digest manifest_hash_of(LabFixture& f, const std::string& cache, const Sto
     return f.lab.metadata->get_path(cache, path.hash).value()->manifest_hash;
 }
 
-// The NAR the lab serves for a path, decompressed.
-std::string served_nar(LabFixture& f, const std::string& cache, const std::string& token,
-                       const StorePath& path) {
-    auto info = parse_narinfo(
-        f.call(Verb::get, "/" + cache + "/" + path.hash + ".narinfo", token).value().body);
-    REQUIRE(info);
-    auto body = f.call(Verb::get, "/" + cache + "/" + info->url, token);
-    REQUIRE(body);
-    REQUIRE(body->status == Status::ok);
-    return decompress_frames(body->body);
-}
-
 struct PushedLab {
     LabFixture f{std::string(small_chunks)};
     std::string token;

@@ -157,4 +157,18 @@ inline std::string nix_nar_url(std::string_view nar) {
     return "nar/" + encoding::to_nix32(Sha256::digest(as_bytes(nar))) + ".nar";
 }
 
+// The NAR the lab serves for a path, decompressed.
+inline std::string served_nar(LabFixture& f, const std::string& cache, const std::string& token,
+                              const StorePath& path) {
+    auto info = parse_narinfo(
+        f.call(lab::http::Verb::get, "/" + cache + "/" + path.hash + ".narinfo", token)
+            .value()
+            .body);
+    REQUIRE(info);
+    auto body = f.call(lab::http::Verb::get, "/" + cache + "/" + info->url, token);
+    REQUIRE(body);
+    REQUIRE(body->status == lab::http::Status::ok);
+    return decompress_frames(body->body);
+}
+
 } // namespace nixedge::test
