@@ -452,9 +452,12 @@ class MetadataStore {
                                          std::string_view payload) = 0;
     // The oldest `limit` entries, in order.
     virtual Result<std::vector<OutboxEntry>> pending_outbox(std::size_t limit) = 0;
-    // Removes a drained entry; completing an absent id is not an error (two
-    // drainers may race to the same entry).
-    virtual Result<void> complete_outbox(std::int64_t id) = 0;
+    // Removes drained entries, in one transaction (a commit per entry would
+    // make draining thousands of GC deletions cost as many fsyncs);
+    // completing an absent id is not an error (two drainers may race to the
+    // same entry).
+    virtual Result<void> complete_outbox(std::span<const std::int64_t> ids) = 0;
+    Result<void> complete_outbox(std::int64_t id) { return complete_outbox(std::span(&id, 1)); }
     // Counts a failed attempt and keeps the entry (and its place in the order).
     virtual Result<void> fail_outbox(std::int64_t id, std::string_view error) = 0;
     // Runs fn holding the lock that every process on this database (each

@@ -55,9 +55,12 @@ Result<std::optional<std::string>> reason_to_keep(auto& c, std::int64_t cache_id
     }
     if (!rules.keep_referenced)
         return Reason();
-    auto q = c.query("SELECT p.store_path FROM path_references r JOIN paths p ON p.id = r.path_id "
-                     "WHERE r.reference_hash = ? AND p.cache_id = ? AND p.id <> ? "
-                     "ORDER BY p.id LIMIT 1",
+    // CROSS JOIN: SQLite then starts from the references (by their index)
+    // rather than walking every path of the cache; PostgreSQL plans it as
+    // any inner join.
+    auto q = c.query("SELECT p.store_path FROM path_references r CROSS JOIN paths p "
+                     "WHERE p.id = r.path_id AND r.reference_hash = ? AND p.cache_id = ? "
+                     "AND p.id <> ? ORDER BY p.id LIMIT 1",
                      store_hash, cache_id, path.id);
     auto referrer = single_text(q);
     if (!referrer)

@@ -96,7 +96,8 @@ template <class Pool> class SqlMetadataStore : public MetadataStore {
     Result<std::int64_t> enqueue(OutboxOp op, std::string_view key,
                                  std::string_view payload) override;
     Result<std::vector<OutboxEntry>> pending_outbox(std::size_t limit) override;
-    Result<void> complete_outbox(std::int64_t id) override;
+    Result<void> complete_outbox(std::span<const std::int64_t> ids) override;
+    using MetadataStore::complete_outbox;
     Result<void> fail_outbox(std::int64_t id, std::string_view error) override;
 
   protected:

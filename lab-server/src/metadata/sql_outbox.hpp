@@ -57,8 +57,16 @@ Result<std::vector<OutboxEntry>> SqlMetadataStore<Pool>::pending_outbox(std::siz
     });
 }
 
-template <class Pool> Result<void> SqlMetadataStore<Pool>::complete_outbox(std::int64_t id) {
-    return pool_.write([&](auto& c) { return c.run("DELETE FROM outbox WHERE id = ?", id); });
+template <class Pool>
+Result<void> SqlMetadataStore<Pool>::complete_outbox(std::span<const std::int64_t> ids) {
+    if (ids.empty())
+        return {};
+    return pool_.write([&](auto& c) -> Result<void> {
+        for (auto id : ids)
+            if (auto ok = c.run("DELETE FROM outbox WHERE id = ?", id); !ok)
+                return ok;
+        return {};
+    });
 }
 
 template <class Pool>

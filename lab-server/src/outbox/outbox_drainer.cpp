@@ -69,19 +69,24 @@ Result<DrainStats> OutboxDrainer::drain_locked() {
         if (batch->empty())
             return stats;
         auto redundant = redundant_regenerations(*batch);
+        // Completed together after the batch (or up to a failure): an entry
+        // applied again after a crash writes or removes the same thing.
+        std::vector<std::int64_t> done;
         for (std::size_t i = 0; i < batch->size(); ++i) {
             const auto& entry = (*batch)[i];
             if (redundant[i]) {
                 ++stats.coalesced;
             } else if (auto applied = apply(entry, stats); !applied) {
                 // Best effort: the entry keeps its place either way.
+                (void)metadata_->complete_outbox(done);
                 (void)metadata_->fail_outbox(entry.id, applied.error().detail);
                 return Error{applied.error().code,
                              "writing " + entry.key + " to the bucket: " + applied.error().detail};
             }
-            if (auto done = metadata_->complete_outbox(entry.id); !done)
-                return done.error();
+            done.push_back(entry.id);
         }
+        if (auto completed = metadata_->complete_outbox(done); !completed)
+            return completed.error();
     }
 }
 
