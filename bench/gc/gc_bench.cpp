@@ -152,7 +152,9 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
 
     auto options = gc_options(config);
-    auto wait_grace = [&] { std::this_thread::sleep_for(options.orphan_grace + std::chrono::seconds(1)); };
+    auto wait_grace = [&] {
+        std::this_thread::sleep_for(options.orphan_grace + std::chrono::seconds(1));
+    };
     std::this_thread::sleep_for(std::chrono::seconds(2)); // retention 1 s
     report_run("paths", lab, drainer, options);
     wait_grace();

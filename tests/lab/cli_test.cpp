@@ -100,7 +100,8 @@ TEST_CASE("cli: --help and help list every command", "[cli]") {
     for (auto args : {std::vector<std::string>{"--help"}, {"help"}, {"-h"}}) {
         auto result = ok(cli, args);
         for (auto command : {"serve", "config show", "cache create", "cache info", "cache list",
-                             "cache configure", "cache destroy", "make-token", "--config FILE"})
+                             "cache configure", "cache destroy", "make-token", "fsck", "gc",
+                             "path delete", "path pin", "path unpin", "path info", "--config FILE"})
             CHECK(result.out.find(command) != std::string::npos);
     }
 }
@@ -569,4 +570,44 @@ TEST_CASE("cli: serve reports a data directory it cannot open, exit 1", "[cli]")
     CHECK(run_cli({"--config", (cli.dir / "bad.toml").string(), "serve"}, out, err, env) == 1);
     CHECK(out.str().empty());
     CHECK(err.str().find("cannot create the data directory") != std::string::npos);
+}
+
+// ---- gc and path ------------------------------------------------------------------
+
+TEST_CASE("cli: gc runs once and records the run; gc --status shows it", "[cli][gc]") {
+    CliFixture cli;
+    CHECK(ok(cli, {"gc", "--status"}).out == "no GC run recorded\n");
+    auto run = ok(cli, {"gc", "--once"});
+    CHECK(run.out.starts_with("removed 0 expired paths, 0 NARs, 0 chunks (0 bytes), 0 expired "
+                              "staged uploads in "));
+    auto status = lines_of(ok(cli, {"gc", "--status"}).out);
+    REQUIRE(status.size() == 3);
+    CHECK(status[0].starts_with("started 20"));
+    CHECK(status[1].ends_with(": succeeded"));
+    CHECK(status[2] + "\n" == run.out);
+}
+
+TEST_CASE("cli: path commands on a missing path or cache, and malformed store paths", "[cli][gc]") {
+    CliFixture cli;
+    ok(cli, {"cache", "create", "main"});
+    const std::string hash = "0c1fk1ljn4h6bs4dmyk4lpbyh1y0sx6r";
+    for (const auto* command : {"pin", "unpin", "info"}) {
+        auto missing = cli.run({"path", command, "main", "/nix/store/" + hash + "-hello"});
+        CHECK(missing.status == 1);
+        CHECK(missing.err.find("(not_found)") != std::string::npos);
+    }
+    auto absent = cli.run({"path", "delete", "main", hash});
+    CHECK(absent.status == 1);
+    CHECK(absent.err == "nixedge-server: " + hash + " stays in cache 'main': not in the cache\n");
+    auto no_cache = cli.run({"path", "delete", "nope", hash});
+    CHECK(no_cache.status == 1);
+    CHECK(no_cache.err.find("no cache 'nope'") != std::string::npos);
+    for (const auto* bad : {"/nix/store/short", "hello",
+                            "/nix/store/"
+                            "0c1fk1ljn4h6bs4dmyk4lpbyh1y0sx6rX"}) {
+        auto malformed = cli.run({"path", "delete", "main", bad});
+        INFO(bad);
+        CHECK(malformed.status == 2);
+        CHECK(malformed.err.find("nixedge-server path delete: ") == 0);
+    }
 }
