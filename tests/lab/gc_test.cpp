@@ -143,3 +143,28 @@ TEST_CASE("gc: expired paths go referrers first; a referenced path stays while i
     std::vector<lab::ExpiredPath> cycle{{"a", {"b"}}, {"b", {"a"}}, {"c", {"c"}}};
     CHECK(lab::referrers_first(cycle) == std::vector<std::string>{"c", "a", "b"});
 }
+
+TEST_CASE("gc: a run asked to stop ends between batches and says so; the next run goes on",
+          "[gc]") {
+    GcLab g;
+    const auto path = path_named("stop");
+    REQUIRE(push_path(g.f, "main", g.token, path, file_nar("stopped before deletion")) ==
+            Status::ok);
+    const auto manifest = g.manifest_of(path);
+    g.delete_path(path);
+    std::stop_source stop;
+    stop.request_stop();
+    auto options = no_grace();
+    options.stop = stop.get_token();
+    auto stopped = lab::run_gc(g.f.lab, g.drainer, options);
+    REQUIRE(stopped);
+    CHECK(stopped->interrupted);
+    CHECK(stopped->nars_deleted == 0);
+    CHECK_THAT(lab::format_gc_report(*stopped),
+               Catch::EndsWith("(stopped early; the next run goes on)"));
+    CHECK(g.has(bucket_key::manifest(manifest)));
+    auto next = g.gc();
+    REQUIRE(next);
+    CHECK_FALSE(next->interrupted);
+    CHECK(next->nars_deleted == 1);
+}

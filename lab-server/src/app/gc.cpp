@@ -82,6 +82,12 @@ class GcRunner {
     }
 
   private:
+    bool stopping() {
+        if (options_.stop.stop_requested())
+            report_.interrupted = true;
+        return report_.interrupted;
+    }
+
     void progress(std::string_view stage, std::uint64_t done) {
         if (options_.on_progress)
             options_.on_progress(stage, done);
@@ -116,7 +122,8 @@ class GcRunner {
         if (!expired)
             return expired.error();
         const auto order = referrers_first(*expired);
-        for (std::size_t first = 0; first < order.size(); first += options_.batch_size) {
+        for (std::size_t first = 0; first < order.size() && !stopping();
+             first += options_.batch_size) {
             auto batch = std::span(order).subspan(
                 first, std::min(options_.batch_size, order.size() - first));
             auto removal = metadata_.remove_paths(cache.name, batch, rules);
@@ -132,7 +139,7 @@ class GcRunner {
     }
 
     Result<void> delete_unused_nars() {
-        for (;;) {
+        while (!stopping()) {
             auto marked = metadata_.mark_nars_for_deletion(unused_before_, options_.batch_size);
             if (!marked)
                 return marked.error();
@@ -154,10 +161,11 @@ class GcRunner {
             report_.nars_deleted += *deleted;
             progress("nars", report_.nars_deleted);
         }
+        return {};
     }
 
     Result<void> delete_unused_chunks() {
-        for (;;) {
+        while (!stopping()) {
             auto claimed = metadata_.claim_chunks_for_deletion(unused_before_, options_.batch_size);
             if (!claimed)
                 return claimed.error();
@@ -178,6 +186,7 @@ class GcRunner {
                 report_.chunk_bytes_deleted += chunk.stored_size;
             progress("chunks", report_.chunks_deleted);
         }
+        return {};
     }
 
     Lab& lab_;
@@ -202,7 +211,8 @@ std::string format_gc_report(const GcReport& report) {
            std::to_string(report.nars_deleted) + " NARs, " + std::to_string(report.chunks_deleted) +
            " chunks (" + std::to_string(report.chunk_bytes_deleted) + " bytes), " +
            std::to_string(report.staged_expired) + " expired staged uploads in " +
-           std::to_string(report.duration.count()) + " ms";
+           std::to_string(report.duration.count()) + " ms" +
+           (report.interrupted ? " (stopped early; the next run goes on)" : "");
 }
 
 Result<GcReport> run_gc(Lab& lab, OutboxDrainer& drainer, const GcOptions& options) {

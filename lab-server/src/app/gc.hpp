@@ -26,6 +26,7 @@
 #include <functional>
 #include <map>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,9 @@ struct GcOptions {
     std::chrono::seconds deletion_window{15 * 60};
     // Now and then: a stage ("paths", "nars", "chunks") and what it did so far.
     std::function<void(std::string_view stage, std::uint64_t done)> on_progress;
+    // Checked between batches: a server shutting down stops its run there
+    // (what is left is the next run's; every step is safe to stop after).
+    std::stop_token stop;
 };
 
 struct GcReport {
@@ -57,7 +61,8 @@ struct GcReport {
     std::uint64_t chunks_deleted = 0;
     std::uint64_t chunk_bytes_deleted = 0; // stored (compressed) bytes
     std::chrono::milliseconds duration{0};
-    bool skipped = false; // another process was running GC
+    bool skipped = false;     // another process was running GC
+    bool interrupted = false; // stopped early (GcOptions::stop)
 };
 
 // One line, for logs and the gc_runs row.

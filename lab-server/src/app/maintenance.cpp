@@ -33,7 +33,7 @@ Maintenance::Maintenance(LabContext& context)
               wake_.wait_for(lock, stop, period_, [] { return false; });
               if (stop.stop_requested())
                   return;
-              tick();
+              tick(stop);
           }
       }) {}
 
@@ -44,14 +44,14 @@ Maintenance::~Maintenance() {
         log_failure("writing lab reads", flushed.error());
 }
 
-void Maintenance::tick() {
+void Maintenance::tick(std::stop_token stop) {
     auto& metadata = *context_.lab.metadata;
     if (auto expired = metadata.expire_staged(system_clock_now()); !expired)
         log_failure("expiring staged uploads", expired.error());
     if (auto flushed = context_.reads.flush(metadata, system_clock_now()); !flushed)
         log_failure("writing lab reads", flushed.error());
     if (gc_due())
-        collect_garbage();
+        collect_garbage(std::move(stop));
 }
 
 bool Maintenance::gc_due() {
@@ -66,10 +66,12 @@ bool Maintenance::gc_due() {
     return !*last || (*last)->started_at + interval <= system_clock_now();
 }
 
-void Maintenance::collect_garbage() {
+void Maintenance::collect_garbage(std::stop_token stop) {
     auto& metrics = context_.metrics;
     metrics.gc_runs->inc();
-    auto report = run_gc(context_.lab, context_.drainer, gc_options(context_.lab.config));
+    auto options = gc_options(context_.lab.config);
+    options.stop = std::move(stop);
+    auto report = run_gc(context_.lab, context_.drainer, options);
     if (!report) {
         metrics.gc_failures->inc();
         log_failure("gc", report.error());

@@ -23,9 +23,9 @@ class Maintenance {
     Maintenance& operator=(const Maintenance&) = delete;
 
   private:
-    void tick();
+    void tick(std::stop_token stop);
     bool gc_due();
-    void collect_garbage();
+    void collect_garbage(std::stop_token stop);
 
     LabContext& context_;
     std::chrono::seconds period_;
