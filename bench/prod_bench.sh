@@ -102,6 +102,21 @@ psql_admin() {
   psql -q -X -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" -U postgres -d postgres "$@"
 }
 
+# CPU seconds (user + system) of the storage and database services: RGW's
+# daemons, and the PostgreSQL server with every process it runs (a backend
+# per connection: read before the server that opened them stops).
+services_cpu() {
+  local pids=() pid total=0
+  for pid in "$rgw_dir"/run/*.daemon-pid; do pids+=("$(cat "$pid")"); done
+  pid=$(head -1 "$PG_DIR/data/postmaster.pid")
+  pids+=("$pid")
+  mapfile -t -O "${#pids[@]}" pids < <(pgrep -P "$pid")
+  for pid in "${pids[@]}"; do
+    total=$(awk -v t="$total" -v c="$(cpu_seconds "$pid" 2>/dev/null || echo 0)" 'BEGIN { printf "%.2f", t + c }')
+  done
+  echo "$total"
+}
+
 osd_rss_mb() { # the RGW's OSD (memstore: every object lives in its memory)
   awk '/^VmRSS:/ { printf "%.0f", $2 * 1024 / 1e6 }' "/proc/$(cat "$rgw_dir/run/osd.daemon-pid")/status"
 }
@@ -126,7 +141,7 @@ new_push_path() {
   rm -rf "$dir"
 }
 
-declare -A e2e_runs=() server_runs=() cpu_runs=() rss_runs=() stored_runs=()
+declare -A e2e_runs=() server_runs=() cpu_runs=() services_cpu_runs=() rss_runs=() stored_runs=()
 e2e_ratio_runs=()
 server_ratio_runs=()
 push_nar_bytes=()
@@ -137,7 +152,7 @@ ingest_load_after=
 # push_once SETUP RUN: one push to a fresh server of SETUP (pg: PostgreSQL +
 # RGW, each run its own database and bucket; sqlite: SQLite + local dir).
 push_once() {
-  local setup=$1 run=$2 path nar_bytes start secs rate busy stored hash code
+  local setup=$1 run=$2 path nar_bytes start secs rate busy stored hash code services_before
   path=$(new_push_path "push-$run-$setup")
   nar_bytes=$(nix_store -q --size "$path")
   push_nar_bytes+=("$nar_bytes")
@@ -156,6 +171,7 @@ bucket = \"$bucket\""
     start_server "sqlite-$run" bench
   fi
 
+  services_before=$(services_cpu)
   start=$(now)
   XDG_CACHE_HOME=$T/nix-cache-$setup-$run nix_copy --option netrc-file "$srv_netrc" \
     --to "http://127.0.0.1:$srv_port/bench?compression=zstd" "$path"
@@ -168,6 +184,7 @@ bucket = \"$bucket\""
   server_runs[$setup]+="$(fmt "$rate") "
   rss_runs[$setup]+="$(peak_rss_mb "$srv_pid") "
   cpu_runs[$setup]+="$(cpu_seconds "$srv_pid") "
+  services_cpu_runs[$setup]+="$(awk -v a="$services_before" -v b="$(services_cpu)" 'BEGIN { printf "%.2f", b - a }') "
   if [[ $setup == pg ]]; then
     stored=$(rclone size --json "rgw:$bucket" | jq .bytes)
   else
@@ -175,7 +192,7 @@ bucket = \"$bucket\""
       awk '{ s += $1 } END { printf "%d\n", s }')
   fi
   stored_runs[$setup]+="$(mb "$stored") "
-  log "  $setup run $run: $(mb "$nar_bytes") MB NAR in $secs s: $(per_s "$(mb "$nar_bytes")" "$secs") MB/s end to end, $(fmt "$rate") MB/s server side ($busy s in the NAR PUT); peak RSS $(peak_rss_mb "$srv_pid") MB, server CPU $(cpu_seconds "$srv_pid") s; $(mb "$stored") MB stored"
+  log "  $setup run $run: $(mb "$nar_bytes") MB NAR in $secs s: $(per_s "$(mb "$nar_bytes")" "$secs") MB/s end to end, $(fmt "$rate") MB/s server side ($busy s in the NAR PUT); peak RSS $(peak_rss_mb "$srv_pid") MB, server CPU $(cpu_seconds "$srv_pid") s, RGW + PostgreSQL CPU $(awk -v a="$services_before" -v b="$(services_cpu)" 'BEGIN { printf "%.2f", b - a }') s; $(mb "$stored") MB stored"
 
   stop_pid "$srv_pid"
   rm -rf "$srv_dir"
@@ -215,6 +232,7 @@ sync_secs_runs=()
 sync_calls_runs=()
 sync_list_secs_runs=()
 sync_mutable_secs_runs=()
+sync_own_secs_runs=()
 declare -A sync_requests=()
 
 # r2-sync.sh from the lab bucket to the mirror with the timing wrapper;
@@ -280,8 +298,9 @@ measure_sync() {
     sync_calls_runs+=("$calls")
     sync_list_secs_runs+=("$(calls_secs "$T/calls-$run" lsf)")
     sync_mutable_secs_runs+=("$(calls_secs "$T/calls-$run" copy)")
+    sync_own_secs_runs+=("$(awk -v t="$sync_secs" '{ s += $2 } END { printf "%.3f", t - s }' "$T/calls-$run")")
     sync_call_list=$(awk '{ print $1 }' "$T/calls-$run" | list)
-    log "  unchanged mirror, run $run: $sync_secs s, $calls rclone calls ($sync_call_list); listing ${sync_list_secs_runs[-1]} s, mutable copy/check ${sync_mutable_secs_runs[-1]} s"
+    log "  unchanged mirror, run $run: $sync_secs s, $calls rclone calls ($sync_call_list); listing ${sync_list_secs_runs[-1]} s, mutable copy/check ${sync_mutable_secs_runs[-1]} s, outside rclone ${sync_own_secs_runs[-1]} s"
   done
 
   # One more run with rclone's --dump headers: every HTTP request, counted by
@@ -349,7 +368,8 @@ report() {
         echo "|---|---|---|---|"
         echo "| push, end to end, MB/s of NAR (wall time of \`nix copy\`, Nix's own zstd included) | $(fmt "$(m ${e2e_runs[pg]})") | $(fmt "$(m ${e2e_runs[sqlite]})") | $(fmt "$(m "${e2e_ratio_runs[@]}")" 3)x |"
         echo "| push, server side, MB/s of NAR (time in the NAR PUT, access log) | $(fmt "$(m ${server_runs[pg]})") | $(fmt "$(m ${server_runs[sqlite]})") | $(fmt "$(m "${server_ratio_runs[@]}")" 3)x |"
-        echo "| server CPU seconds per push (user + system) | $(fmt "$(m ${cpu_runs[pg]})" 2) | $(fmt "$(m ${cpu_runs[sqlite]})" 2) | $(fmt "$(ratio "$(m ${cpu_runs[pg]})" "$(m ${cpu_runs[sqlite]})")" 3)x |"
+        echo "| server CPU seconds per push (user + system, from its start) | $(fmt "$(m ${cpu_runs[pg]})" 2) | $(fmt "$(m ${cpu_runs[sqlite]})" 2) | $(fmt "$(ratio "$(m ${cpu_runs[pg]})" "$(m ${cpu_runs[sqlite]})")" 3)x |"
+        echo "| RGW + PostgreSQL CPU seconds during the push (all their processes, on the same cores) | $(fmt "$(m ${services_cpu_runs[pg]})" 2) | (idle: $(fmt "$(m ${services_cpu_runs[sqlite]})" 2)) | — |"
         echo "| peak server RSS (VmHWM), median / highest of the pushes | $(fmt "$(m ${rss_runs[pg]})") / $(fmt "$(printf '%s\n' ${rss_runs[pg]} | sort -g | tail -1)") MB | $(fmt "$(m ${rss_runs[sqlite]})") / $(fmt "$(printf '%s\n' ${rss_runs[sqlite]} | sort -g | tail -1)") MB | $(fmt "$(ratio "$(m ${rss_runs[pg]})" "$(m ${rss_runs[sqlite]})")" 3)x |"
         echo "| stored (chunk frames + manifest) per push | $(fmt "$(m ${stored_runs[pg]})") MB | $(fmt "$(m ${stored_runs[sqlite]})") MB | — |"
         echo
@@ -358,6 +378,7 @@ report() {
         echo "- end to end MB/s: PG+RGW $(runs ${e2e_runs[pg]}); SQLite+dir $(runs ${e2e_runs[sqlite]}); ratios $(runs "${e2e_ratio_runs[@]}")"
         echo "- server side MB/s: PG+RGW $(runs ${server_runs[pg]}); SQLite+dir $(runs ${server_runs[sqlite]}); ratios $(runs "${server_ratio_runs[@]}")"
         echo "- server CPU s: PG+RGW $(runs ${cpu_runs[pg]}); SQLite+dir $(runs ${cpu_runs[sqlite]})"
+        echo "- RGW + PostgreSQL CPU s during the push: PG+RGW $(runs ${services_cpu_runs[pg]}); SQLite+dir (the services idle) $(runs ${services_cpu_runs[sqlite]})"
         echo "- peak RSS MB: PG+RGW $(runs ${rss_runs[pg]}); SQLite+dir $(runs ${rss_runs[sqlite]})"
         echo
       }
@@ -377,11 +398,12 @@ report() {
       echo "| **sync of the unchanged mirror**, median of $repeat runs | **$(fmt "$secs") s** ($(per_s "$sync_plan_objects" "$secs") objects/s) |"
       echo "| of which the listing of the mirror (\`rclone lsf -R\`) | $(fmt "$(m "${sync_list_secs_runs[@]}")") s |"
       echo "| of which copying/checking the $sync_plan_mutable mutable keys (\`rclone copy --files-from-raw --no-traverse --checksum\`) | $(fmt "$(m "${sync_mutable_secs_runs[@]}")") s |"
+      echo "| of which r2-sync.sh's own work outside rclone (reading the plan line by line in bash, sort, comm) | $(fmt "$(m "${sync_own_secs_runs[@]}")") s |"
       echo "| rclone calls per run | $(m "${sync_calls_runs[@]}") ($sync_call_list) |"
       echo "| HTTP requests per run (\`--dump headers\` run, $(fmt "$sync_dump_secs") s) | $(for k in "${!sync_requests[@]}"; do echo "${sync_requests[$k]} $k"; done | sort -rn | awk '{ t += $1; s = s (NR > 1 ? ", " : "") $1 " " $2 } END { printf "%d: %s", t, s }') |"
       echo "| RGW's OSD resident memory with both buckets loaded (memstore) | $sync_osd_rss MB |"
       echo
-      echo "Runs (s): $(runs "${sync_secs_runs[@]}"); listing $(runs "${sync_list_secs_runs[@]}"); mutable copy/check $(runs "${sync_mutable_secs_runs[@]}"). Request kinds: LIST is a GET of the bucket (one listing page of up to 1000 keys), the side is the bucket (source: the lab's, mirror: the copy)."
+      echo "Runs (s): $(runs "${sync_secs_runs[@]}"); listing $(runs "${sync_list_secs_runs[@]}"); mutable copy/check $(runs "${sync_mutable_secs_runs[@]}"); outside rclone $(runs "${sync_own_secs_runs[@]}"). Request kinds: LIST is a GET of the bucket (one listing page of up to 1000 keys), the side is the bucket (source: the lab's, mirror: the copy)."
       echo
     fi
     echo "### GC"
