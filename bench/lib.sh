@@ -111,7 +111,7 @@ EOF
   srv_pid=$!
   started+=("$srv_pid")
   for _ in $(seq 300); do
-    line=$(grep -m1 -o 'listening on http://127\.0\.0\.1:[0-9]*' "$srv_dir/stdout" || true)
+    line=$(grep -s -m1 -o 'listening on http://127\.0\.0\.1:[0-9]*' "$srv_dir/stdout" || true)
     if [[ -n $line ]]; then
       srv_port=${line##*:}
       return 0
