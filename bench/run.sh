@@ -4,7 +4,10 @@
 # against a naive Worker in local workerd (bench/edge_bench.sh), and rewrites
 # their sections of docs/benchmarks.md, keeping the rest.
 #
-# bench/run.sh [micro|lab|edge]...: only those parts (default: all three).
+# bench/run.sh [micro|lab|edge|prod]...: only those parts (default: micro lab
+# edge). `prod` (bench/prod_bench.sh: PostgreSQL + RGW against SQLite + a
+# local directory, and the sync's listing cost) runs only when named: it
+# starts its own RGW and PostgreSQL, takes ~15 min and ~5 GB of RAM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 doc=docs/benchmarks.md
@@ -76,4 +79,11 @@ if [[ $parts == *" edge "* ]]; then
   bench/edge_bench.sh "$tmp/edge.md"
   splice '<!-- edge-benchmarks:begin -->' '<!-- edge-benchmarks:end -->' "$tmp/edge.md"
   echo "bench: wrote the edge benchmarks to $doc" >&2
+fi
+
+if [[ $parts == *" prod "* ]]; then
+  echo "bench: production setup (PostgreSQL + RGW) and the sync's listing cost" >&2
+  bench/prod_bench.sh "$tmp/prod.md"
+  splice '<!-- prod-benchmarks:begin -->' '<!-- prod-benchmarks:end -->' "$tmp/prod.md"
+  echo "bench: wrote the production benchmarks to $doc" >&2
 fi

@@ -19,6 +19,8 @@
 #   RGW_ACCESS_KEY=...  RGW_SECRET_KEY=...  RGW_DIR=DIR
 #   RGW_OTHER_ACCESS_KEY=...  RGW_OTHER_SECRET_KEY=...  (a user with no access)
 # The keys are fixed test values: the gateway listens on 127.0.0.1 only.
+# RGW_MEMSTORE_BYTES sets the OSD's memstore size (default 1 GiB, RAM taken
+# only as objects are written; the benchmarks need more).
 #
 # Why the settings below (docs/testing.md has the measured figures):
 #   ms mon client mode = crc      else radosgw waits 300 s for a secure session
@@ -83,7 +85,7 @@ keyring = $dir/keyring
 mon data = $dir/mon
 osd data = $dir/osd
 osd objectstore = memstore
-memstore device bytes = 1073741824
+memstore device bytes = ${RGW_MEMSTORE_BYTES:-1073741824}
 osd pool default size = 1
 osd pool default min size = 1
 osd pool default pg num = 8
