@@ -17,7 +17,9 @@
 #     of scripts/r2-sync.sh on that unchanged mirror: seconds, objects per
 #     second, rclone calls, and (one more run, rclone --dump headers) the
 #     HTTP requests it makes, by kind and bucket;
-#  3. GC time: not measured yet (measure_gc below is where it goes).
+#  3. GC time for ~100k objects (bench/gc/gc_bench.cpp, build/bin/nixedge-gc-bench)
+#     on SQLite + a local directory and on PostgreSQL + RGW: the three runs
+#     that remove expired paths, then their NARs, then their chunks.
 #
 # It starts its own RGW (tests/lib/rgw.sh, memstore of RGW_MEMSTORE_BYTES,
 # default 8 GiB here) and PostgreSQL (tests/lib/postgres.sh) and stops them
@@ -31,7 +33,8 @@
 # path, default 256), NIXEDGE_BENCH_SYNC_OBJECTS (objects in the lab bucket,
 # default 100000), NIXEDGE_BENCH_SYNC_TRANSFERS (rclone --transfers for the
 # upload and the sync, default 32), NIXEDGE_BENCH_ONLY (space-separated
-# subset of: ingest sync).
+# subset of: ingest sync gc), NIXEDGE_BENCH_GC_PATHS (paths of 11 objects
+# for the GC figure, default 9100), NIXEDGE_GC_BENCH (its binary).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out=${1:?usage: bench/prod_bench.sh OUT}
@@ -42,7 +45,7 @@ push_mb=${NIXEDGE_BENCH_PUSH_MB:-256}
 sync_objects=${NIXEDGE_BENCH_SYNC_OBJECTS:-100000}
 transfers=${NIXEDGE_BENCH_SYNC_TRANSFERS:-32}
 server_bin=$(realpath -m "${NIXEDGE_SERVER:-build/bin/nixedge-server}")
-only=" ${NIXEDGE_BENCH_ONLY:-ingest sync} "
+only=" ${NIXEDGE_BENCH_ONLY:-ingest sync gc} "
 wants() { [[ $only == *" $1 "* ]]; }
 repo=$(pwd)
 
@@ -324,13 +327,50 @@ measure_sync() {
 
 # ---------------------------------------------------------------- 3. GC
 
-# GC time for ~100k objects goes here once the server has a garbage
-# collector: e.g. a server on PostgreSQL + RGW holding that many objects
-# through real pushes, half of its paths deleted, then the collector timed
-# (and the objects it removes counted against what it should remove). There
-# is no GC yet, so nothing is measured and no row is written.
+# ---------------------------------------------------------------- 3. GC
+
+# bench/gc/gc_bench.cpp on each setup: $gc_paths paths published (11 objects
+# each: 9 small chunks, a manifest, a narinfo), left to expire, then the three
+# GC runs that remove them timed: the paths and their narinfos, a grace
+# period later their NARs, a grace period after that their chunks.
+gc_paths=${NIXEDGE_BENCH_GC_PATHS:-9100}
+gc_bench_bin=$(realpath -m "${NIXEDGE_GC_BENCH:-build/bin/nixedge-gc-bench}")
+gc_rows=()
+gc_config() { # DATA_DIR [STORAGE TOML]
+  printf '[server]\ndata_dir = "%s"\n%s\n[gc]\ninterval = "0"\norphan_grace = "4s"\n[sync]\ninterval = "1s"\nmax_duration = "1s"\nedge_narinfo_ttl = "1s"\n' "$1" "${2:-}"
+}
+gc_field() { sed -n "s/.*$2=\([^ ]*\).*/\1/p" <<<"$1"; } # LINE KEY: KEY's value in a key=value line
+gc_setup_run() { # NAME: one gc_bench run, its output lines in $T/gc-NAME.out
+  local name=$1
+  NIXEDGE_TOKEN_HS256_SECRET=$(openssl rand -hex 32) "$gc_bench_bin" "$T/gc-$name.toml" "$gc_paths" \
+    >"$T/gc-$name.out" 2>"$T/gc-$name.err" || die "gc bench ($name): $(tail -5 "$T/gc-$name.err")"
+  local phase setup total=0 line row
+  setup=$(grep '^setup ' "$T/gc-$name.out")
+  row="| $name | $(gc_field "$setup" objects) | $(gc_field "$setup" seconds)"
+  for phase in paths nars chunks; do
+    line=$(grep "^gc phase=$phase " "$T/gc-$name.out")
+    row+=" | $(gc_field "$line" seconds) ($(gc_field "$line" objects_per_s)/s)"
+    total=$(awk -v t="$total" -v s="$(gc_field "$line" seconds)" 'BEGIN { printf "%.3f", t + s }')
+  done
+  gc_rows+=("$row | $total |")
+  log "gc $name: $(tr '\n' ' ' <"$T/gc-$name.out")"
+}
 measure_gc() {
-  return 0
+  wants gc || return 0
+  [[ -x $gc_bench_bin ]] || die "no $gc_bench_bin (make build-native, or NIXEDGE_GC_BENCH=path)"
+  gc_load_before=$(load)
+  gc_config "$T/gc-local" >"$T/gc-sqlite+dir.toml"
+  gc_setup_run "sqlite+dir"
+  psql_admin -c "CREATE DATABASE gc_bench OWNER nixedge"
+  rclone mkdir rgw:gc-bench
+  gc_config "$T/gc-s3" "[storage]
+type = \"s3\"
+[storage.s3]
+endpoint = \"$RGW_ENDPOINT\"
+bucket = \"gc-bench\"" >"$T/gc-postgres+rgw.toml"
+  # The URL carries the password: the server takes it from the environment.
+  NIXEDGE_DATABASE_URL=${NIXEDGE_TEST_POSTGRES_URL%/*}/gc_bench gc_setup_run "postgres+rgw"
+  gc_load_after=$(load)
 }
 
 # ---------------------------------------------------------------- report
@@ -408,7 +448,18 @@ report() {
     fi
     echo "### GC"
     echo
-    echo "GC time for ~100k objects: not measured (the server has no garbage collector yet; \`measure_gc\` in bench/prod_bench.sh is where it goes)."
+    if ((${#gc_rows[@]} > 0)); then
+      echo "\`nixedge-gc-bench\` (bench/gc/gc_bench.cpp): $gc_paths paths in an edge cache, each with its own NAR of"
+      echo "9 small chunks (11 objects a path, plus listings), published through the metadata store and the"
+      echo "storage, left to expire, then the three GC runs that remove them, timed (seconds, and objects removed"
+      echo "per second: paths, NARs, chunks). Setup is the publishing, for scale. Load $gc_load_before before, $gc_load_after after."
+      echo
+      echo "| setup | objects | setup s | GC paths (+ narinfos) | GC NARs (manifests) | GC chunks | GC total s |"
+      echo "|---|---|---|---|---|---|---|"
+      printf '%s\n' "${gc_rows[@]}"
+    else
+      echo "GC: not measured in this run (NIXEDGE_BENCH_ONLY)."
+    fi
     if ((forced_kills > 0)); then
       echo
       echo "- **nixedge-server did not exit within 15 s of SIGTERM $forced_kills time(s)** and was killed"

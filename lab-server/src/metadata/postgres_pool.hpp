@@ -34,6 +34,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -63,6 +64,13 @@ class PostgresPool {
   private:
     enum class Failure { none, retry, fatal };
 
+    // Up to attempt² ms, at random.
+    static std::chrono::microseconds retry_pause(int attempt) {
+        thread_local std::minstd_rand random(std::random_device{}());
+        std::uniform_int_distribution<int> micros(0, attempt * attempt * 1000);
+        return std::chrono::microseconds(micros(random));
+    }
+
     static bool is_race_sqlstate(std::string_view sqlstate) {
         return is_retryable_sqlstate(sqlstate) || sqlstate == "23505"; // unique_violation
     }
@@ -88,7 +96,9 @@ class PostgresPool {
             }
             if (failure == Failure::fatal || attempt >= max_attempts_)
                 return result;
-            std::this_thread::sleep_for(std::chrono::milliseconds(attempt * attempt));
+            // Jittered: transactions that failed together must not retry
+            // in lockstep and fail together again.
+            std::this_thread::sleep_for(retry_pause(attempt));
         }
     }
 

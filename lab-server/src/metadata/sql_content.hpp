@@ -240,16 +240,6 @@ Result<void> insert_nar(auto& c, const std::string& manifest_hash, const ChunkMa
                             manifest_hash, seq, hex(manifest.chunks[seq].hash));
             !ok)
             return ok;
-    // Its chunks are used now. Writing their rows also orders this against
-    // GC claiming them (PostgreSQL: the rows conflict; SQLite: one writer).
-    std::unordered_set<std::string> used;
-    for (const auto& chunk : manifest.chunks)
-        if (auto hash = hex(chunk.hash); used.insert(hash).second)
-            if (auto ok = c.run("UPDATE chunks SET unused_since = NULL "
-                                "WHERE hash = ? AND unused_since IS NOT NULL",
-                                hash);
-                !ok)
-                return ok;
     return {};
 }
 
@@ -267,23 +257,23 @@ Result<bool> nar_exists(auto& c, const std::string& manifest_hash) {
     return q.step();
 }
 
-// Recording a NAR that is already recorded: an unused one starts its grace
-// period again (the upload is about to stage it). One that GC is deleting
-// cannot be used until GC is done, unless its mark is older than the claim
-// timeout: that GC died, and the mark is taken back.
+// Recording a NAR that is already recorded (the upload is about to stage
+// it). One that GC is deleting cannot be used until GC is done, unless its
+// mark is older than the claim timeout: that GC died, and the mark is taken
+// back.
 Result<void> reuse_nar(auto& c, const std::string& manifest_hash, UnixTime now,
                        std::int64_t timeout) {
     auto q = c.query("SELECT deleting_since FROM nars WHERE manifest_hash = ?", manifest_hash);
     auto row = q.step();
     if (!row)
         return row.error();
-    if (*row && !q.is_null(0) && q.int64(0) > now - timeout)
+    if (!*row || q.is_null(0))
+        return {};
+    if (q.int64(0) > now - timeout)
         return make_error(ErrorCode::storage_unavailable,
                           "NAR " + manifest_hash +
                               " is being garbage collected; upload it again in a moment");
-    return c.run("UPDATE nars SET unused_since = ?, deleting_since = NULL "
-                 "WHERE manifest_hash = ? AND unused_since IS NOT NULL",
-                 now, manifest_hash);
+    return c.run("UPDATE nars SET deleting_since = NULL WHERE manifest_hash = ?", manifest_hash);
 }
 
 constexpr std::string_view staged_select =
@@ -397,6 +387,20 @@ Result<std::optional<ChunkRecord>> SqlMetadataStore<Pool>::get_chunk(const Sha25
 }
 
 template <class Pool>
+void SqlMetadataStore<Pool>::note_nar_use(const std::string& manifest_hash,
+                                          std::optional<UnixTime> unused_since) {
+    (void)pool_.write_unsynced([&](auto& c) -> Result<void> {
+        if (unused_since)
+            return c.run("UPDATE nars SET unused_since = ? "
+                         "WHERE manifest_hash = ? AND unused_since IS NOT NULL",
+                         *unused_since, manifest_hash);
+        return c.run("UPDATE nars SET unused_since = NULL "
+                     "WHERE manifest_hash = ? AND unused_since IS NOT NULL",
+                     manifest_hash);
+    });
+}
+
+template <class Pool>
 Result<bool> SqlMetadataStore<Pool>::reuse_stored_chunk(const Sha256Digest& hash) {
     const auto now = clock_();
     return pool_.write_unsynced([&](auto& c) -> Result<bool> {
@@ -424,7 +428,9 @@ Result<Sha256Digest> SqlMetadataStore<Pool>::record_nar(const ChunkManifest& man
     const auto manifest_hash = hex(digest);
     const auto now = clock_();
     const auto timeout = static_cast<std::int64_t>(claim_timeout_.count());
-    return pool_.write([&](auto& c) -> Result<Sha256Digest> {
+    bool inserted = false;
+    auto recorded = pool_.write([&](auto& c) -> Result<Sha256Digest> {
+        inserted = false; // a retried transaction starts over
         auto exists = nar_exists(c, manifest_hash);
         if (!exists)
             return exists.error();
@@ -436,11 +442,37 @@ Result<Sha256Digest> SqlMetadataStore<Pool>::record_nar(const ChunkManifest& man
                 return ok.error();
             if (auto ok = insert_nar(c, manifest_hash, manifest, now); !ok)
                 return ok.error();
+            inserted = true;
         }
         if (auto ok = insert_listing(c, manifest_hash, listing); !ok)
             return ok.error();
         return digest;
     });
+    if (!recorded)
+        return recorded;
+    if (!inserted) {
+        // An unused NAR starts its grace period again.
+        note_nar_use(manifest_hash, now);
+        return recorded;
+    }
+    // Its chunks are used now: out of the unused index (else GC finds them
+    // there and heals them itself). Apart from the serializable transaction
+    // above, so that concurrent uploads writing chunk rows do not make each
+    // other's NAR records fail serialization; GC never takes a chunk a
+    // recorded NAR lists, which that transaction and GC's claim decide
+    // between them (both serializable under PostgreSQL; one writer in SQLite).
+    (void)pool_.write_unsynced([&](auto& c) -> Result<void> {
+        std::unordered_set<std::string> used;
+        for (const auto& chunk : manifest.chunks)
+            if (auto hash = hex(chunk.hash); used.insert(hash).second)
+                if (auto ok = c.run("UPDATE chunks SET unused_since = NULL "
+                                    "WHERE hash = ? AND unused_since IS NOT NULL",
+                                    hash);
+                    !ok)
+                    return ok;
+        return {};
+    });
+    return recorded;
 }
 
 template <class Pool>
@@ -562,13 +594,13 @@ SqlMetadataStore<Pool>::stage_upload(std::string_view cache, std::string_view ur
     if (url.empty() || ttl.count() <= 0)
         return make_error(ErrorCode::invalid_argument, "a staged upload needs a URL and a TTL");
     const auto now = clock_();
-    return pool_.write([&](auto& c) -> Result<StagedUpload> {
+    auto staged_upload = pool_.write([&](auto& c) -> Result<StagedUpload> {
         auto row = require_cache(c, cache);
         if (!row)
             return row.error();
         const auto key = hex(manifest_hash);
-        if (auto used = use_nar(c, key); !used)
-            return used.error();
+        if (auto usable = require_usable_nar(c, key); !usable)
+            return usable.error();
         auto replaced = c.query("SELECT manifest_hash FROM staged_uploads "
                                 "WHERE cache_id = ? AND url = ?",
                                 row->id, url);
@@ -594,6 +626,9 @@ SqlMetadataStore<Pool>::stage_upload(std::string_view cache, std::string_view ur
             return make_error(ErrorCode::internal, "a staged upload vanished in its transaction");
         return std::move(**found);
     });
+    if (staged_upload)
+        note_nar_use(hex(manifest_hash), std::nullopt);
+    return staged_upload;
 }
 
 template <class Pool>

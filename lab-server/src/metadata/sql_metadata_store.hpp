@@ -106,6 +106,12 @@ template <class Pool> class SqlMetadataStore : public MetadataStore {
         : clock_(std::move(clock)), claim_timeout_(claim_timeout),
           pool_(std::forward<PoolArgs>(pool_args)...) {}
 
+    // After a commit that made a NAR used (nullopt) or about to be used again
+    // (now): its unused_since, outside that serializable transaction, so that
+    // concurrent pushes writing NAR rows do not fail each other's
+    // serialization. Best effort: GC heals a used NAR it finds unused.
+    void note_nar_use(const std::string& manifest_hash, std::optional<UnixTime> unused_since);
+
     Clock clock_;
     // A chunk claim older than this is presumed dead and may be taken over.
     std::chrono::seconds claim_timeout_;

@@ -206,7 +206,7 @@ SqlMetadataStore<Pool>::publish_path(std::string_view cache, const NarInfo& info
     const auto manifest_hash = hex(*manifest_digest);
     const auto text = serialize_narinfo(info);
     const auto now = clock_();
-    return pool_.write([&](auto& c) -> Result<PublishOutcome> {
+    auto outcome = pool_.write([&](auto& c) -> Result<PublishOutcome> {
         auto row = require_cache(c, cache);
         if (!row)
             return row.error();
@@ -227,7 +227,7 @@ SqlMetadataStore<Pool>::publish_path(std::string_view cache, const NarInfo& info
             return ok.error();
         if (auto ok = check_references(c, *row, info); !ok)
             return ok.error();
-        if (auto ok = use_nar(c, manifest_hash); !ok)
+        if (auto ok = require_usable_nar(c, manifest_hash); !ok)
             return ok.error();
         if (auto ok = insert_path(c, row->id, info, manifest_hash, text, now); !ok)
             return ok.error();
@@ -237,6 +237,9 @@ SqlMetadataStore<Pool>::publish_path(std::string_view cache, const NarInfo& info
             return ok.error();
         return PublishOutcome::published;
     });
+    if (outcome && *outcome == PublishOutcome::published)
+        note_nar_use(manifest_hash, std::nullopt);
+    return outcome;
 }
 
 template <class Pool>

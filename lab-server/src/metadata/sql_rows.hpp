@@ -186,15 +186,18 @@ Result<void> keep_nar_on_edge(Connection& c, const std::string& manifest_hash, U
                  until, manifest_hash, until);
 }
 
-// A NAR a path or staged upload starts to use: out of its grace period, or
-// not_found if GC is deleting it (its manifest object may be gone).
-template <class Connection> Result<void> use_nar(Connection& c, const std::string& manifest_hash) {
-    auto used = c.run("UPDATE nars SET unused_since = NULL "
-                      "WHERE manifest_hash = ? AND deleting_since IS NULL",
-                      manifest_hash);
-    if (!used)
-        return used;
-    if (c.changes() == 0)
+// A NAR a path or staged upload is about to use: not_found if GC is
+// deleting it (its manifest object may be gone). Only reads: under
+// PostgreSQL, this read and GC's marking of the NAR (both serializable)
+// cannot both commit; the caller takes the NAR out of its grace period after
+// its commit (SqlMetadataStore::note_nar_use).
+template <class Connection>
+Result<void> require_usable_nar(Connection& c, const std::string& manifest_hash) {
+    auto q = c.query("SELECT deleting_since FROM nars WHERE manifest_hash = ?", manifest_hash);
+    auto row = q.step();
+    if (!row)
+        return row.error();
+    if (!*row || !q.is_null(0))
         return make_error(ErrorCode::not_found,
                           "no NAR with manifest " + manifest_hash + " (upload the NAR again)");
     return {};
