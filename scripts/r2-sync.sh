@@ -84,14 +84,12 @@ run_rclone cat "$source_root/sync/plan" >"$work/plan" || fail "cannot read $sour
 [[ $(head -n1 "$work/plan") == "nixedge-sync-plan 1" ]] || fail "sync/plan is not a version 1 plan"
 # Keys are what bucket_layout.hpp makes: no leading '/', no '.' segments, no spaces.
 valid_key='^[A-Za-z0-9_-][A-Za-z0-9_./-]*$'
-tail -n +2 "$work/plan" | while read -r kind key rest; do
-  [[ -z $rest && $key =~ $valid_key && $key != *..* ]] || { echo "bad line: $kind $key $rest"; exit 1; }
-  case $kind in
-    immutable) echo "$key" >>"$work/immutable" ;;
-    mutable) echo "$key" >>"$work/mutable" ;;
-    *) echo "bad kind: $kind"; exit 1 ;;
-  esac
-done >"$work/plan-errors" || fail "sync/plan: $(head -n1 "$work/plan-errors")"
+# One awk pass (a shell loop took seconds on 100k lines).
+tail -n +2 "$work/plan" | awk -v valid="$valid_key" -v dir="$work" '
+  NF != 2 || $2 !~ valid || index($2, "..") { print "bad line: " $0; exit 1 }
+  $1 == "immutable" { print $2 > (dir "/immutable"); next }
+  $1 == "mutable" { print $2 > (dir "/mutable"); next }
+  { print "bad kind: " $1; exit 1 }' >"$work/plan-errors" || fail "sync/plan: $(head -n1 "$work/plan-errors")"
 touch "$work/immutable" "$work/mutable"
 n_immutable=$(wc -l <"$work/immutable")
 n_mutable=$(wc -l <"$work/mutable")
@@ -118,7 +116,10 @@ log "copied $n_copied_immutable chunks and manifests"
 # --- 3. mutable objects --------------------------------------------------------------
 phase=copy-mutable
 if [[ -s $work/mutable ]]; then
-  run_rclone copy "$source_root" "$dest_root" --files-from-raw "$work/mutable" --no-traverse --checksum ||
+  # Without --no-traverse: rclone lists the few directories that hold them
+  # (a page per 1000 keys, sizes and MD5s included) instead of a HEAD per key
+  # on each side; the plan still decides what is copied.
+  run_rclone copy "$source_root" "$dest_root" --files-from-raw "$work/mutable" --checksum ||
     fail "copying $n_mutable narinfos, listings and cache infos"
 fi
 log "copied or checked $n_mutable narinfos, listings and cache infos"

@@ -58,6 +58,11 @@ diff "$tmp/plan.keys" "$tmp/mirror.keys" >&2 || fail "the mirror bucket is not t
 grep -q '^chunks/' "$tmp/mirror.keys" && grep -q '^edge/.*\.narinfo$' "$tmp/mirror.keys" ||
   fail "no chunks or narinfos mirrored"
 rclone cat "rgw:$lab_bucket/sync/status" | grep -qx "result ok" || fail "no successful sync/status in the lab bucket"
+# The server reads sync/status at most every 10 s.
+for _ in $(seq 60); do
+  curl -s "$lab_url/metrics" | grep -qx "nixedge_mirror_last_sync_success 1" && break
+  sleep 0.25
+done
 curl -s "$lab_url/metrics" | grep -qx "nixedge_mirror_last_sync_success 1" ||
   fail "the server does not report the sync from its S3 bucket"
 
