@@ -413,6 +413,24 @@ TEST_CASE("postgres: the store recovers after the server restarts", "[postgres]"
     CHECK(down.error().code == ErrorCode::database_unavailable);
 }
 
+TEST_CASE("postgres: ping fails while the server is down and answers once it is back",
+          "[postgres]") {
+    OwnServer server;
+    TestClock clock;
+    lab::PostgresMetadataOptions options;
+    options.clock = clock.clock();
+    auto opened = PostgresMetadataStore::open(server.url, options);
+    REQUIRE(opened.ok());
+    auto& store = **opened;
+    CHECK(store.ping().ok());
+    REQUIRE(std::system((script("postgres.sh") + " stop-server " + server.state).c_str()) == 0);
+    auto down = store.ping();
+    REQUIRE_FALSE(down.ok());
+    CHECK(down.error().code == ErrorCode::database_unavailable);
+    REQUIRE(std::system((script("postgres.sh") + " start-server " + server.state).c_str()) == 0);
+    CHECK(store.ping().ok());
+}
+
 TEST_CASE("postgres: a bad URL or password is database_unavailable without the password",
           "[postgres]") {
     auto url = test::require_postgres_test_url();
