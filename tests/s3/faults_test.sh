@@ -224,6 +224,8 @@ storage_faults() {
     fail "the interrupted NAR PUT: $(cat "$tmp/put.code") $(cat "$tmp/body" "$tmp/put.err")"
   check_unavailable_body storage_unavailable
   echo "503 body: $(cat "$tmp/body")"
+  echo "the 503 came after $(log_since "$log_mark" | grep -o '"route":"nar-upload","target":"[^"]*","status":503,"bytes_in":[0-9]*' |
+    grep -o '[0-9]*$' | head -1) of the NAR's $(wc -c <"$tmp/dep.nar") bytes"
   log_since "$log_mark" | grep -q '"route":"nar-upload","target":"[^"]*","status":503,"bytes_in":[0-9]*.*S3 PUT .*/chunks/' ||
     fail "the access log has no 503 for an S3 chunk PUT: $(log_since "$log_mark")"
   echo "chunks: $(sql "SELECT state || ' ' || count(*) FROM chunks GROUP BY state" | paste -sd,)," \
