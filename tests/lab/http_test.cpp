@@ -507,7 +507,7 @@ struct CountingProbe {
 
 } // namespace
 
-TEST_CASE("readiness: each probe runs at most once per max_age; failures are named", "[http]") {
+TEST_CASE("readiness: each probe runs at most once per max_age, and failures are named", "[http]") {
     ManualClock time;
     CountingProbe database, storage;
     auto check = cached_readiness({database.named("database"), storage.named("storage")},
