@@ -120,6 +120,7 @@ TEST_CASE("config: the defaults are the documented ones", "[config]") {
     CHECK(d.server.timeouts.write == 60s);
     CHECK(d.server.timeouts.idle == 75s);
     CHECK(d.database.url == "sqlite://nixedge.sqlite");
+    CHECK(d.database.max_connections == 8);
     CHECK(d.storage.type == StorageType::local);
     CHECK(d.storage.path == "bucket");
     CHECK(d.chunking.sizes.min_size == 256 * 1024);
@@ -164,7 +165,7 @@ TEST_CASE("config: every key the server reads is documented in the reference fil
     auto rendered = toml::parse(render_config(parse_ok("")));
     std::vector<std::string> keys;
     collect_leaf_keys(rendered, "", keys);
-    CHECK(keys.size() == 38);
+    CHECK(keys.size() == 39);
     for (const auto& key : keys) {
         INFO("key " << key << " is missing from lab-server/server.toml");
         CHECK(documented.at_path(key));
@@ -211,6 +212,7 @@ write = "3m"
 idle = "1h"
 [database]
 url = "sqlite:///var/lib/nixedge/meta.sqlite"
+max_connections = 32
 [storage]
 type = "local"
 path = "/mnt/bucket"
@@ -245,6 +247,7 @@ TEST_CASE("config: every key can be overridden", "[config]") {
     CHECK(c.server.timeouts.idle == 1h);
     CHECK(c.database.url == "sqlite:///var/lib/nixedge/meta.sqlite");
     CHECK(c.database.sqlite_file() == "/var/lib/nixedge/meta.sqlite");
+    CHECK(c.database.max_connections == 32);
     CHECK(c.storage.path == "/mnt/bucket");
     CHECK(c.chunking.sizes == ChunkerParams{65536, 262144, 1048576});
     CHECK(c.chunking.zstd_level == 19);
@@ -259,6 +262,7 @@ TEST_CASE("config: every key can be overridden", "[config]") {
     auto d = parse_ok("");
     CHECK(c.server.listen != d.server.listen);
     CHECK(c.server.limits != d.server.limits);
+    CHECK(c.database.max_connections != d.database.max_connections);
     CHECK(c.server.timeouts.request_header != d.server.timeouts.request_header);
     CHECK(c.server.timeouts.read != d.server.timeouts.read);
     CHECK(c.server.timeouts.write != d.server.timeouts.write);
@@ -332,6 +336,12 @@ TEST_CASE("config: out-of-range values are refused with the range", "[config]") 
                Catch::Contains("server.timeouts.idle: \"0\" is out of range 1s..1h"));
     CHECK_THAT(parse_error("[chunking]\nmin_size = -5\n"),
                Catch::Contains("chunking.min_size: -5 is out of range"));
+    CHECK_THAT(parse_error("[database]\nmax_connections = 2\n"),
+               Catch::Contains("database.max_connections: 2 is out of range 3..1000"));
+    CHECK_THAT(parse_error("[database]\nmax_connections = 1001\n"),
+               Catch::Contains("database.max_connections: 1001 is out of range 3..1000"));
+    CHECK(parse_ok("[database]\nmax_connections = 3\n").database.max_connections == 3);
+    CHECK(parse_ok("[database]\nmax_connections = 1000\n").database.max_connections == 1000);
 }
 
 TEST_CASE("config: the GC grace period must outlast the sync and the edge's narinfo TTL",

@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <regex>
 #include <thread>
 
@@ -443,9 +445,9 @@ TEST_CASE("observability routes: healthz, readyz, metrics", "[http]") {
     REQUIRE(metrics->counter("nixedge_chunks_stored_total", "Chunks stored."));
     std::atomic<bool> db_up{false};
     Router r;
-    REQUIRE(add_observability_routes(r, metrics, [&]() -> Result<void> {
+    REQUIRE(add_observability_routes(r, metrics, [&]() -> Readiness {
         if (!db_up)
-            return make_error(ErrorCode::internal, "database at /run/db.sock unreachable");
+            return {{"database"}, "database: database at /run/db.sock unreachable"};
         return {};
     }));
     auto res = testing::call(r, Verb::get, "/healthz");
@@ -454,8 +456,16 @@ TEST_CASE("observability routes: healthz, readyz, metrics", "[http]") {
     res = testing::call(r, Verb::get, "/readyz");
     REQUIRE(res);
     CHECK(res->status == Status::service_unavailable);
+    auto body = nlohmann::json::parse(res->body);
+    CHECK(body["code"] == "service_unavailable");
+    CHECK(body["down"] == nlohmann::json::array({"database"}));
+    CHECK(body["message"] == "not ready: database unavailable");
     CHECK(res->body.find("/run/db.sock") == std::string::npos);
     CHECK(res->log_detail.find("/run/db.sock") != std::string::npos);
+    // Liveness does not depend on the backends.
+    res = testing::call(r, Verb::get, "/healthz");
+    REQUIRE(res);
+    CHECK(res->status == Status::ok);
     db_up = true;
     res = testing::call(r, Verb::get, "/readyz");
     REQUIRE(res);
@@ -466,4 +476,120 @@ TEST_CASE("observability routes: healthz, readyz, metrics", "[http]") {
     CHECK(res->headers[boost::beast::http::field::content_type] == metrics_content_type);
     CHECK(res->body.find("# TYPE nixedge_chunks_stored_total counter\n"
                          "nixedge_chunks_stored_total 0\n") != std::string::npos);
+}
+
+namespace {
+
+// A steady clock the test moves by hand.
+struct ManualClock {
+    std::shared_ptr<std::atomic<std::int64_t>> ms = std::make_shared<std::atomic<std::int64_t>>(0);
+    ProbeCacheOptions::Clock clock() const {
+        return [ms = ms] {
+            return std::chrono::steady_clock::time_point(std::chrono::milliseconds(ms->load()));
+        };
+    }
+    void advance(std::chrono::milliseconds by) { *ms += by.count(); }
+};
+
+// A probe that counts its runs and fails while `up` is false.
+struct CountingProbe {
+    std::shared_ptr<std::atomic<int>> runs = std::make_shared<std::atomic<int>>(0);
+    std::shared_ptr<std::atomic<bool>> up = std::make_shared<std::atomic<bool>>(true);
+    Probe named(std::string name) const {
+        return {std::move(name), [runs = runs, up = up]() -> Result<void> {
+                    ++*runs;
+                    if (!*up)
+                        return make_error(ErrorCode::storage_unavailable, "connection refused");
+                    return {};
+                }};
+    }
+};
+
+} // namespace
+
+TEST_CASE("readiness: each probe runs at most once per max_age, and failures are named", "[http]") {
+    ManualClock time;
+    CountingProbe database, storage;
+    auto check = cached_readiness({database.named("database"), storage.named("storage")},
+                                  {.max_age = std::chrono::milliseconds(2000),
+                                   .stall_limit = std::chrono::milliseconds(5000),
+                                   .clock = time.clock()});
+    CHECK(check().ready());
+    // A storm of probes within max_age costs nothing.
+    for (int i = 0; i < 100; ++i)
+        CHECK(check().ready());
+    CHECK(*database.runs == 1);
+    CHECK(*storage.runs == 1);
+
+    // A backend going down shows once the cached answer is max_age old.
+    *storage.up = false;
+    time.advance(std::chrono::milliseconds(1999));
+    CHECK(check().ready());
+    time.advance(std::chrono::milliseconds(1));
+    auto down = check();
+    CHECK(down.down == std::vector<std::string>{"storage"});
+    CHECK(down.detail == "storage: storage_unavailable: connection refused");
+    CHECK(*storage.runs == 2);
+
+    *database.up = false;
+    time.advance(std::chrono::milliseconds(2000));
+    CHECK(check().down == std::vector<std::string>{"database", "storage"});
+
+    *database.up = true;
+    *storage.up = true;
+    time.advance(std::chrono::milliseconds(2000));
+    CHECK(check().ready());
+    CHECK(*database.runs == 4);
+    CHECK(*storage.runs == 4);
+}
+
+TEST_CASE("readiness: a probe under way is not run again, and one that hangs counts as down",
+          "[http]") {
+    ManualClock time;
+    std::mutex gate_mutex;
+    std::condition_variable gate_changed;
+    bool hang = false;
+    bool entered = false;
+    std::atomic<int> runs{0};
+    Probe database{"database", [&]() -> Result<void> {
+                       ++runs;
+                       std::unique_lock lock(gate_mutex);
+                       entered = true;
+                       gate_changed.notify_all();
+                       gate_changed.wait(lock, [&] { return !hang; });
+                       return {};
+                   }};
+    auto check = cached_readiness({database}, {.max_age = std::chrono::milliseconds(2000),
+                                               .stall_limit = std::chrono::milliseconds(5000),
+                                               .clock = time.clock()});
+    REQUIRE(check().ready());
+
+    {
+        std::lock_guard lock(gate_mutex);
+        hang = true;
+        entered = false;
+    }
+    time.advance(std::chrono::milliseconds(2000));
+    std::thread prober([&] { CHECK(check().ready()); });
+    {
+        std::unique_lock lock(gate_mutex);
+        gate_changed.wait(lock, [&] { return entered; });
+    }
+    // Others get the last answer at once instead of a second run...
+    CHECK(check().ready());
+    CHECK(runs == 2);
+    // ... until the run has taken longer than stall_limit.
+    time.advance(std::chrono::milliseconds(5001));
+    auto stalled = check();
+    CHECK(stalled.down == std::vector<std::string>{"database"});
+    CHECK(stalled.detail.find("no answer within 5000 ms") != std::string::npos);
+    CHECK(runs == 2);
+    {
+        std::lock_guard lock(gate_mutex);
+        hang = false;
+    }
+    gate_changed.notify_all();
+    prober.join();
+    CHECK(check().ready());
+    CHECK(runs == 2);
 }

@@ -1,12 +1,17 @@
 // The cache's endpoints through the real route table on a temporary data
-// directory: Nix's push sequence, signed reads, Range, auth and the outbox.
+// directory: Nix's push sequence, signed reads, Range, auth, the outbox and
+// /readyz.
 #include "lab_support.hpp"
 
+#include "metadata/sqlite_connection.hpp"
 #include "nixedge/bucket_layout.hpp"
 #include "nixedge/keys.hpp"
 #include "nixedge/zstd_frames.hpp"
 #include "storage/storage.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <atomic>
 #include <thread>
 
 using namespace nixedge;
@@ -376,4 +381,103 @@ TEST_CASE("lab routes: the narinfo cache keeps found narinfos within its age and
     CHECK_FALSE(cache.find("main", "big"));
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     CHECK_FALSE(cache.find("main", "a"));
+}
+
+namespace {
+
+// A bucket that fails every call while `down`, as an S3 endpoint that stopped.
+class FlakyStorage final : public lab::Storage {
+  public:
+    explicit FlakyStorage(std::shared_ptr<lab::Storage> inner) : inner_(std::move(inner)) {}
+    Result<bool> exists(std::string_view key) override {
+        if (down)
+            return unavailable();
+        return inner_->exists(key);
+    }
+    Result<void> put(std::string_view key, ByteView bytes) override {
+        if (down)
+            return unavailable();
+        return inner_->put(key, bytes);
+    }
+    Result<std::unique_ptr<lab::ObjectReader>> get(std::string_view key) override {
+        if (down)
+            return unavailable();
+        return inner_->get(key);
+    }
+    Result<void> remove(std::string_view key) override {
+        if (down)
+            return unavailable();
+        return inner_->remove(key);
+    }
+
+    std::atomic<bool> down = false;
+
+  private:
+    static Error unavailable() {
+        return make_error(ErrorCode::storage_unavailable,
+                          "S3 HEAD http://rgw.lab.invalid/bucket: Couldn't connect to server");
+    }
+    std::shared_ptr<lab::Storage> inner_;
+};
+
+// Runs `sql` on the lab's SQLite database through a connection of its own.
+void run_sql(LabFixture& f, const std::string& sql) {
+    auto c = lab::SqliteConnection::open(f.lab.config.database.sqlite_file(),
+                                         std::chrono::milliseconds(5000));
+    REQUIRE(c);
+    REQUIRE((*c)->exec(sql.c_str()));
+}
+
+struct Readyz {
+    Status status;
+    std::vector<std::string> down; // from the 503's body
+};
+
+Readyz readyz(lab::http::Router& router) {
+    auto res = lab::http::testing::call(router, Verb::get, "/readyz");
+    REQUIRE(res);
+    Readyz r{res->status, {}};
+    if (res->status != Status::ok) {
+        auto body = nlohmann::json::parse(res->body);
+        CHECK(body["code"] == "service_unavailable");
+        CHECK(res->body.find("rgw.lab.invalid") == std::string::npos); // details go to the log
+        r.down = body["down"].get<std::vector<std::string>>();
+    }
+    return r;
+}
+
+} // namespace
+
+TEST_CASE("lab routes: /readyz is 503 naming the database or the bucket while it fails",
+          "[routes]") {
+    LabFixture f;
+    auto storage = std::make_shared<FlakyStorage>(f.lab.storage);
+    f.lab.storage = storage;
+    // No caching of probe results: every request probes.
+    auto made = lab::make_lab_router(*f.context, f.metrics, {.max_age = {}});
+    REQUIRE(made);
+    auto& router = **made;
+    using V = std::vector<std::string>;
+
+    // No layout marker in this bucket: a missing object is an answer too.
+    REQUIRE_FALSE(storage->exists(bucket_key::layout_marker()).value());
+    CHECK(readyz(router).status == Status::ok);
+
+    storage->down = true;
+    auto r = readyz(router);
+    CHECK(r.status == Status::service_unavailable);
+    CHECK(r.down == V{"storage"});
+    // Liveness is not readiness.
+    CHECK(lab::http::testing::call(router, Verb::get, "/healthz")->status == Status::ok);
+
+    // The database stops answering the store's queries (its schema is gone).
+    run_sql(f, "ALTER TABLE schema_migrations RENAME TO schema_migrations_away");
+    CHECK(readyz(router).down == V{"database", "storage"});
+    storage->down = false;
+    r = readyz(router);
+    CHECK(r.status == Status::service_unavailable);
+    CHECK(r.down == V{"database"});
+
+    run_sql(f, "ALTER TABLE schema_migrations_away RENAME TO schema_migrations");
+    CHECK(readyz(router).status == Status::ok);
 }

@@ -1,9 +1,13 @@
 // PostgresMetadataStore beyond what every MetadataStore does (those tests run
 // on both databases): one schema history with SQLite, several replicas on one
 // database, the connection pool, a server restart, and login failures.
+#include "app/lab.hpp"
+#include "config/environment.hpp"
+#include "config/server_config.hpp"
 #include "metadata/postgres_migrations.hpp"
 #include "metadata_support.hpp"
 
+#include <atomic>
 #include <cstdlib>
 #include <set>
 #include <thread>
@@ -307,6 +311,50 @@ TEST_CASE("postgres: the pool never opens more connections than allowed", "[post
     CHECK(s.open_connections() >= 1);
 }
 
+TEST_CASE("postgres: [database] max_connections sizes the server's pool", "[postgres]") {
+    PostgresBackend db;
+    TempDir data;
+    FixedEnvironment env{{"NIXEDGE_DATABASE_URL", db.url}};
+    auto config = parse_config("[server]\ndata_dir = \"" + data.path().string() +
+                                   "\"\n[database]\nmax_connections = 3\n",
+                               env);
+    REQUIRE(config.ok());
+    auto lab = open_lab(*config);
+    if (!lab)
+        FAIL(lab.error().detail);
+    auto* store = dynamic_cast<PostgresMetadataStore*>(lab->metadata.get());
+    REQUIRE(store != nullptr);
+    REQUIRE(store->create_cache("main", {}, test::make_key("main-1")).ok());
+    // A GC run's drain: the GC lock, the outbox lock and a query at once.
+    REQUIRE(store
+                ->try_with_gc_lock([&]() -> Result<void> {
+                    return store->with_outbox_lock([&]() -> Result<void> {
+                        CHECK(store->get_cache("main").value().has_value());
+                        CHECK(store->open_connections() == 3);
+                        return {};
+                    });
+                })
+                .value());
+    std::vector<std::thread> threads;
+    std::atomic<int> errors{0};
+    std::atomic<std::size_t> most{0};
+    for (int t = 0; t < 8; ++t)
+        threads.emplace_back([&] {
+            for (int i = 0; i < 20; ++i) {
+                if (!store->get_cache("main"))
+                    ++errors;
+                auto open = store->open_connections();
+                for (auto seen = most.load();
+                     open > seen && !most.compare_exchange_weak(seen, open);)
+                    ;
+            }
+        });
+    for (auto& t : threads)
+        t.join();
+    CHECK(errors == 0);
+    CHECK(most <= 3);
+}
+
 TEST_CASE("postgres: the store recovers after the server restarts", "[postgres]") {
     OwnServer server;
     TestClock clock;
@@ -411,6 +459,24 @@ TEST_CASE("postgres: the store recovers after the server restarts", "[postgres]"
     auto down = store.get_cache("main");
     REQUIRE_FALSE(down.ok());
     CHECK(down.error().code == ErrorCode::database_unavailable);
+}
+
+TEST_CASE("postgres: ping fails while the server is down and answers once it is back",
+          "[postgres]") {
+    OwnServer server;
+    TestClock clock;
+    lab::PostgresMetadataOptions options;
+    options.clock = clock.clock();
+    auto opened = PostgresMetadataStore::open(server.url, options);
+    REQUIRE(opened.ok());
+    auto& store = **opened;
+    CHECK(store.ping().ok());
+    REQUIRE(std::system((script("postgres.sh") + " stop-server " + server.state).c_str()) == 0);
+    auto down = store.ping();
+    REQUIRE_FALSE(down.ok());
+    CHECK(down.error().code == ErrorCode::database_unavailable);
+    REQUIRE(std::system((script("postgres.sh") + " start-server " + server.state).c_str()) == 0);
+    CHECK(store.ping().ok());
 }
 
 TEST_CASE("postgres: a bad URL or password is database_unavailable without the password",

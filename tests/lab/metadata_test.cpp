@@ -155,6 +155,19 @@ TEMPLATE_TEST_CASE("metadata: everything persists across reopen", "[metadata]", 
     CHECK(store->pending_outbox(100).value().size() == 5);
 }
 
+TEMPLATE_TEST_CASE("metadata: ping answers while the database does", "[metadata]",
+                   test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
+    TestClock clock;
+    auto store = test::open_store(db, clock);
+    CHECK(store->ping().ok());
+    // A database that no longer answers the store's queries (its schema gone).
+    REQUIRE(db.execute("ALTER TABLE schema_migrations RENAME TO schema_migrations_away").ok());
+    CHECK_FALSE(store->ping().ok());
+    REQUIRE(db.execute("ALTER TABLE schema_migrations_away RENAME TO schema_migrations").ok());
+    CHECK(store->ping().ok());
+}
+
 // ---- caches and keys ----
 
 TEMPLATE_TEST_CASE("metadata: create and get a cache", "[metadata]", test::SqliteBackend,

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <future>
 #include <map>
 #include <mutex>
 
@@ -198,4 +200,71 @@ TEST_CASE("chunks compressed on an executor give the same manifest", "[nar_uploa
     auto failed = upload(nar, failing, options);
     REQUIRE_FALSE(failed.ok());
     CHECK(failed.error().code == ErrorCode::storage_unavailable);
+}
+
+namespace {
+
+// Fails every store (a bucket that is down) and says when it first did.
+class DownChunkStore final : public ChunkStore {
+  public:
+    Result<std::optional<std::uint64_t>> stored_size(const Sha256Digest&) override {
+        return std::optional<std::uint64_t>();
+    }
+    Result<std::uint64_t> store(const Sha256Digest&, std::uint64_t, ByteView) override {
+        ++stores;
+        return make_error(ErrorCode::storage_unavailable, "S3 PUT: Couldn't connect to server");
+    }
+    std::atomic<int> stores{0};
+};
+
+// Returns once every job submitted to a one-thread executor before it has run.
+void drain(ChunkExecutor& executor) {
+    std::promise<void> reached;
+    auto done = reached.get_future();
+    executor.submit([&reached] { reached.set_value(); });
+    done.wait();
+}
+
+} // namespace
+
+TEST_CASE("a chunk that failed to store fails the upload at the next piece", "[nar_upload]") {
+    std::string contents;
+    for (int i = 0; i < 20000; ++i)
+        contents += std::to_string(i * 7919) + (i % 7 == 0 ? "\n" : ",");
+    NarWriter writer;
+    REQUIRE(writer.file("", as_bytes(contents)).ok());
+    auto nar_bytes = writer.take_output();
+    ByteView nar(nar_bytes);
+
+    // One thread runs the jobs in order, so after drain() every chunk
+    // submitted so far has finished.
+    ChunkExecutor executor(1, 64);
+    auto options = small_chunks();
+    options.executor = &executor;
+    options.max_in_flight = 8;
+    DownChunkStore store;
+    auto upload = NarUpload::create(options, UploadCompression::none, store);
+    REQUIRE(upload.ok());
+
+    constexpr std::size_t piece = 100;
+    std::size_t at = 0;
+    auto feed_piece = [&] {
+        REQUIRE(at < nar.size());
+        auto fed = upload->feed(nar.subspan(at, std::min(piece, nar.size() - at)));
+        at += piece;
+        return fed;
+    };
+    // Until the first chunk has been handed over and failed.
+    while (store.stores == 0) {
+        REQUIRE(feed_piece().ok());
+        drain(executor);
+    }
+    // The next piece gets the error, with the window far from full.
+    auto fed = feed_piece();
+    REQUIRE_FALSE(fed.ok());
+    CHECK(fed.error().code == ErrorCode::storage_unavailable);
+    CHECK(at < nar.size() / 4);
+    // And so does everything after it: the upload is over.
+    CHECK(feed_piece().error().code == ErrorCode::storage_unavailable);
+    CHECK(upload->finish().error().code == ErrorCode::storage_unavailable);
 }

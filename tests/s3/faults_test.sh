@@ -15,7 +15,8 @@
 # and, without a server restart, the same push succeeds with no chunk left
 # claimed, a fresh store substitutes the closure with require-sigs, and
 # `fsck --verify-content` finds the database and the bucket in agreement.
-# /readyz is only reported: the lab server registers no readiness check.
+# GET /readyz is 200 before, 503 with a body naming the storage (only) while
+# radosgw is down, and 200 again after; /healthz stays 200.
 #
 # database: PostgreSQL goes away under a running server. The test runs its own
 # PostgreSQL (tests/lib/postgres.sh start: a free port, a dir under $TMPDIR
@@ -23,8 +24,9 @@
 # connections) under a server on the fixture's RGW. After a push:
 # a restart (every pooled connection cut) is survived with no failed request;
 # while PostgreSQL is stopped, requests that need the database get a prompt
-# 503 with a JSON body (no hang, no crash), the process stays up; once it is
-# started again, narinfo GETs and a new push succeed with no server restart.
+# 503 with a JSON body (no hang, no crash), the process stays up, /readyz is
+# 503 naming the database (only) and /healthz 200; once it is started again,
+# /readyz is 200 and narinfo GETs and a new push succeed with no server restart.
 set -euo pipefail
 mode=${1:?usage: faults_test.sh storage|database NIXEDGE_SERVER_BINARY}
 server=$(realpath "${2:?usage: faults_test.sh storage|database NIXEDGE_SERVER_BINARY}")
@@ -130,6 +132,29 @@ status_of() { # curl args...: the HTTP status, the body in $tmp/body; 000 if no 
 
 narinfo_url() { echo "$url/main/$(basename "$1" | cut -c1-32).narinfo"; }
 
+# GET /readyz answers $1 within 10 s (the server reuses a probe's result for
+# 2 s); a 503's JSON body names exactly the backends $2 (comma-separated) as
+# down. /healthz (liveness) is 200 all the same.
+expect_readyz() { # status [down]
+  local code
+  for _ in $(seq 50); do
+    code=$(status_of "$url/readyz")
+    [[ $code == "$1" ]] && break
+    sleep 0.2
+  done
+  [[ $code == "$1" ]] || fail "GET /readyz: $code, expected $1: $(cat "$tmp/body")"
+  echo "GET /readyz: $code $(cat "$tmp/body")"
+  if [[ $1 == 503 ]]; then
+    python3 - "$2" "$tmp/body" <<'PY' || fail "not the /readyz body naming $2: $(cat "$tmp/body")"
+import json, sys
+body = json.load(open(sys.argv[2]))
+assert body["code"] == "service_unavailable", body
+assert body["down"] == sys.argv[1].split(","), body
+PY
+  fi
+  [[ $(status_of "$url/healthz") == 200 ]] || fail "GET /healthz: $(cat "$tmp/body")"
+}
+
 # The body of a 503: JSON whose code is $1 and whose message says to retry.
 check_unavailable_body() {
   python3 - "$1" "$tmp/body" <<'PY' || fail "not the JSON error body of a 503 for $1: $(cat "$tmp/body")"
@@ -175,6 +200,7 @@ storage_faults() {
   closure=$(nix-store --store "$tmp/root" -qR "$top")
   dep=$(grep -- -dep- <<<"$closure")
   start_server_with_cache
+  expect_readyz 200
 
   step "radosgw stops in the middle of a NAR upload: 503, nothing recorded"
   # The dependency's NAR (12 MB, ~12 chunks) sent at 3 MB/s; radosgw stops
@@ -198,6 +224,8 @@ storage_faults() {
     fail "the interrupted NAR PUT: $(cat "$tmp/put.code") $(cat "$tmp/body" "$tmp/put.err")"
   check_unavailable_body storage_unavailable
   echo "503 body: $(cat "$tmp/body")"
+  echo "the 503 came after $(log_since "$log_mark" | grep -o '"route":"nar-upload","target":"[^"]*","status":503,"bytes_in":[0-9]*' |
+    grep -o '[0-9]*$' | head -1) of the NAR's $(wc -c <"$tmp/dep.nar") bytes"
   log_since "$log_mark" | grep -q '"route":"nar-upload","target":"[^"]*","status":503,"bytes_in":[0-9]*.*S3 PUT .*/chunks/' ||
     fail "the access log has no 503 for an S3 chunk PUT: $(log_since "$log_mark")"
   echo "chunks: $(sql "SELECT state || ' ' || count(*) FROM chunks GROUP BY state" | paste -sd,)," \
@@ -225,7 +253,7 @@ storage_faults() {
   done
   [[ $(sql 'SELECT count(*) FROM paths') == 0 ]] || fail "the database has paths"
   [[ $(sql 'SELECT count(*) FROM nars') == 0 ]] || fail "the database has NARs"
-  echo "GET /readyz with the storage down: $(status_of "$url/readyz") (the lab server registers no readiness check)"
+  expect_readyz 503 storage
   kill -0 "$server_pid" || fail "the server died"
   log_summary "$log_mark" 15000
 
@@ -239,7 +267,7 @@ storage_faults() {
   done
   [[ $(sql 'SELECT count(*) FROM paths') == 2 ]] || fail "not 2 paths in the database"
   [[ $(sql "SELECT count(*) FROM chunks WHERE state = 'claimed'") == 0 ]] || fail "chunks are left claimed"
-  [[ $(status_of "$url/readyz") == 200 ]] || fail "GET /readyz after recovery"
+  expect_readyz 200
 
   step "a fresh store substitutes the closure with require-sigs"
   substitute "$top"
@@ -260,6 +288,7 @@ database_faults() {
   first=$(build_closure first 1500000)
   second=$(build_closure second 1500000)
   start_server_with_cache
+  expect_readyz 200
   push "$first" >"$tmp/push-first.log" 2>&1 || fail "the first push: $(cat "$tmp/push-first.log")"
 
   step "PostgreSQL restarts: no request fails"
@@ -294,11 +323,12 @@ database_faults() {
   kill -0 "$server_pid" || fail "the server died with the database down"
   log_since "$log_mark" | grep '"status":5' | grep -qv '"status":503' &&
     fail "a 5xx other than 503: $(log_since "$log_mark" | grep '"status":5')"
-  echo "GET /readyz with the database down: $(status_of "$url/readyz") (the lab server registers no readiness check)"
   log_summary "$log_mark" 5000
+  expect_readyz 503 database
 
   step "PostgreSQL is back: GETs and a new push succeed without a server restart"
   "$postgres_script" start-server "$own_postgres"
+  expect_readyz 200
   sleep 1.1
   for p in $(nix-store --store "$tmp/root" -qR "$first"); do
     [[ $(status_of "$(narinfo_url "$p")") == 200 ]] || fail "GET $p.narinfo after recovery: $(cat "$tmp/body")"

@@ -62,13 +62,17 @@ Result<Bucket> open_storage(const ServerConfig::Storage& config) {
 // file. Messages name the database without the URL's password.
 Result<std::shared_ptr<MetadataStore>> open_metadata(const ServerConfig& config) {
     if (config.database.is_postgres()) {
-        auto store = PostgresMetadataStore::open(config.database.url);
+        PostgresMetadataOptions options;
+        options.max_connections = config.database.max_connections;
+        auto store = PostgresMetadataStore::open(config.database.url, std::move(options));
         if (!store)
             return Error{store.error().code, "cannot open the database: " + store.error().detail};
         return std::shared_ptr<MetadataStore>(std::move(*store));
     }
     auto database = config.database.sqlite_file();
-    auto store = SqliteMetadataStore::open(database);
+    SqliteMetadataOptions options;
+    options.max_connections = config.database.max_connections;
+    auto store = SqliteMetadataStore::open(database, std::move(options));
     if (!store)
         return Error{store.error().code,
                      "cannot open the database " + database.string() + ": " + store.error().detail};

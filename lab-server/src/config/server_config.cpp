@@ -45,6 +45,9 @@ template <class Config, class Visitor> void visit_fields(Config& c, Visitor& v) 
     v("server.timeouts.write", c.server.timeouts.write, timeout);
     v("server.timeouts.idle", c.server.timeouts.idle, timeout);
     v("database.url", c.database.url);
+    // At least 3: GC holds one (its lock) while the outbox drain holds
+    // another (its lock) and queries on a third.
+    v("database.max_connections", c.database.max_connections, Range<std::uint32_t>{3, 1000});
     v("storage.type", c.storage.type);
     v("storage.path", c.storage.path);
     v("storage.s3.endpoint", c.storage.s3.endpoint);

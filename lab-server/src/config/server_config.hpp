@@ -78,6 +78,10 @@ struct ServerConfig {
         // postgres://... (libpq's URL form). A URL with a password belongs in
         // NIXEDGE_DATABASE_URL, which replaces this.
         std::string url = "sqlite://nixedge.sqlite";
+        // Connections this process's pool may hold, for PostgreSQL and SQLite
+        // alike (both pools open them lazily, up to this). On PostgreSQL every
+        // replica's pool counts against the server's max_connections.
+        std::uint32_t max_connections = 8;
 
         // The file of a sqlite:// URL (absolute once loaded); empty for other schemes.
         std::filesystem::path sqlite_file() const;

@@ -4,6 +4,8 @@
 
 #include "nixedge/encoding.hpp"
 
+#include <chrono>
+
 namespace nixedge::lab {
 
 Result<NarUpload> NarUpload::create(const NarUploadOptions& options, UploadCompression compression,
@@ -79,17 +81,42 @@ void NarUpload::record(std::size_t index, const ChunkOutcome& outcome) {
     }
 }
 
+Result<void> NarUpload::fail(Error error) {
+    failure_ = error;
+    return error;
+}
+
 Result<void> NarUpload::collect_oldest() {
     auto [index, result] = std::move(in_flight_.front());
     in_flight_.pop_front();
     auto outcome = result.get();
     if (!outcome)
-        return outcome.error();
+        return fail(outcome.error());
     record(index, *outcome);
     return {};
 }
 
+// Without waiting: a chunk that failed fails the upload now, not once the
+// window fills up, so the client gets its answer before sending up to
+// max_in_flight more chunks' worth of body.
+Result<void> NarUpload::collect_finished() {
+    for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+        if (it->second.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+            ++it;
+            continue;
+        }
+        auto outcome = it->second.get();
+        if (!outcome)
+            return fail(outcome.error());
+        record(it->first, *outcome);
+        it = in_flight_.erase(it);
+    }
+    return {};
+}
+
 Result<void> NarUpload::submit_chunk(std::size_t index, const Sha256Digest& hash, ByteView raw) {
+    if (auto collected = collect_finished(); !collected)
+        return collected;
     while (in_flight_.size() >= options_.max_in_flight)
         if (auto collected = collect_oldest(); !collected)
             return collected;
@@ -114,12 +141,16 @@ Result<void> NarUpload::store_chunk(const Sha256Digest& hash, ByteView raw) {
         return submit_chunk(index, hash, raw);
     auto outcome = process_chunk(*chunks_, compressor_, frame_, hash, raw);
     if (!outcome)
-        return outcome.error();
+        return fail(outcome.error());
     record(index, *outcome);
     return {};
 }
 
 Result<void> NarUpload::feed(ByteView upload_bytes) {
+    if (failure_)
+        return *failure_;
+    if (auto collected = collect_finished(); !collected)
+        return collected;
     stats_.upload_bytes += upload_bytes.size();
     auto on_chunk = [this](const Sha256Digest& hash, ByteView raw) {
         return store_chunk(hash, raw);
@@ -142,6 +173,8 @@ Result<void> NarUpload::check_expected(const IngestedNar& nar) const {
 }
 
 Result<StagedNar> NarUpload::finish() {
+    if (failure_)
+        return *failure_;
     auto on_chunk = [this](const Sha256Digest& hash, ByteView raw) {
         return store_chunk(hash, raw);
     };

@@ -67,6 +67,9 @@ class NarUpload {
     static Result<NarUpload> create(const NarUploadOptions& options, UploadCompression compression,
                                     ChunkStore& chunks);
 
+    // A chunk that failed to be stored fails the upload at the next feed
+    // (or finish) after it finished, whichever chunk it was; every call
+    // after that returns the same error.
     Result<void> feed(ByteView upload_bytes);
     Result<StagedNar> finish();
 
@@ -89,6 +92,8 @@ class NarUpload {
     Result<void> store_chunk(const Sha256Digest& hash, ByteView raw);
     Result<void> submit_chunk(std::size_t index, const Sha256Digest& hash, ByteView raw);
     Result<void> collect_oldest();
+    Result<void> collect_finished();
+    Result<void> fail(Error error);
     void record(std::size_t index, const ChunkOutcome& outcome);
     Result<void> check_expected(const IngestedNar& nar) const;
 
@@ -102,6 +107,8 @@ class NarUpload {
     IngestStats stats_;
     // Chunks handed to the executor, oldest first, with their index.
     std::deque<std::pair<std::size_t, std::future<Result<ChunkOutcome>>>> in_flight_;
+    // The first chunk failure; the upload is over.
+    std::optional<Error> failure_;
 };
 
 } // namespace nixedge::lab

@@ -417,6 +417,11 @@ class MetadataStore {
     // -- totals, for metrics --
     virtual Result<StorageTotals> storage_totals() = 0;
 
+    // -- health, for /readyz --
+    // One trivial read on a pooled connection (the schema version): fails
+    // while the database does not answer.
+    virtual Result<void> ping() = 0;
+
     // -- the edge --
     // What the mirror should hold now (the object behind sync/plan): for every
     // cache on the edge, its nix-cache-info and its paths' narinfos and

@@ -14,10 +14,10 @@ template class SqlMetadataStore<PostgresPool>;
 
 PostgresMetadataStore::PostgresMetadataStore(const std::string& url,
                                              PostgresMetadataOptions options)
-    // Two connections at least: with_outbox_lock holds one while the drain
-    // uses another.
+    // Three connections at least: a GC run holds one (the GC lock) while its
+    // outbox drain holds another (with_outbox_lock) and queries on a third.
     : SqlMetadataStore(options.clock, options.chunk_claim_timeout, url,
-                       std::max<std::size_t>(2, options.max_connections), options.max_attempts) {}
+                       std::max<std::size_t>(3, options.max_connections), options.max_attempts) {}
 
 Result<std::unique_ptr<PostgresMetadataStore>>
 PostgresMetadataStore::open(const std::string& url, PostgresMetadataOptions options) {

@@ -17,8 +17,9 @@
 namespace nixedge::lab {
 
 struct PostgresMetadataOptions {
-    // Connections this process may hold (readers and writers alike). Every
-    // replica's pool counts against the server's max_connections.
+    // Connections this process may hold (readers and writers alike), at
+    // least 3. Every replica's pool counts against the server's
+    // max_connections. The server takes it from [database] max_connections.
     std::size_t max_connections = 8;
     // Runs of a write transaction that keeps hitting serialization failures
     // or deadlocks before the caller gets database_unavailable.

@@ -84,6 +84,14 @@ template <class Pool> class SqlMetadataStore : public MetadataStore {
     Result<void> record_gc_run(const GcRun& run) override;
 
     Result<StorageTotals> storage_totals() override;
+    Result<void> ping() override {
+        return pool_.read([](auto& c) -> Result<void> {
+            auto q = c.query("SELECT max(version) FROM schema_migrations");
+            if (auto row = q.step(); !row)
+                return row.error();
+            return {};
+        });
+    }
     Result<SyncPlan> edge_plan() override;
 
     Result<std::vector<ChunkRecord>> list_chunks(const std::optional<Sha256Digest>& after,

@@ -14,7 +14,8 @@
 namespace nixedge::lab {
 
 struct SqliteMetadataOptions {
-    // Readers in parallel; one writer at a time whatever this says.
+    // Readers in parallel; one writer at a time whatever this says. The
+    // server takes it from [database] max_connections.
     std::size_t max_connections = 8;
     // How long a statement waits for another process's write lock.
     std::chrono::milliseconds busy_timeout{10'000};

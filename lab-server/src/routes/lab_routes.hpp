@@ -5,14 +5,16 @@
 //   narinfo_routes.cpp     GET  /{cache}/{hash}.narinfo   PUT: Nix's publish step
 //   nar_routes.cpp         GET  /{cache}/nar/{file}       (Range, HEAD)  PUT: Nix's NAR upload
 //   listing_routes.cpp     GET  /{cache}/{hash}.ls        PUT: accepted, the server makes its own
-//   http/observability     GET  /metrics /healthz /readyz
+//   http/observability     GET  /metrics /healthz /readyz (probing backend_probes)
 #pragma once
 
 #include "http/metrics.hpp"
+#include "http/observability.hpp"
 #include "http/router.hpp"
 #include "routes/lab_context.hpp"
 
 #include <memory>
+#include <vector>
 
 namespace nixedge::lab {
 
@@ -21,7 +23,13 @@ Result<void> add_narinfo_routes(http::Router& router, LabContext& context);
 Result<void> add_nar_routes(http::Router& router, LabContext& context);
 Result<void> add_listing_routes(http::Router& router, LabContext& context);
 
+// What /readyz asks, each at most once per ProbeCacheOptions::max_age:
+// "database" (MetadataStore::ping) and "storage" (whether the bucket's layout
+// marker exists; a missing one is fine, only an error means down).
+std::vector<http::Probe> backend_probes(const Lab& lab);
+
 Result<std::shared_ptr<http::Router>> make_lab_router(LabContext& context,
-                                                      std::shared_ptr<http::Metrics> metrics);
+                                                      std::shared_ptr<http::Metrics> metrics,
+                                                      http::ProbeCacheOptions readiness = {});
 
 } // namespace nixedge::lab
