@@ -574,7 +574,7 @@ TEST_CASE("cli: serve reports a data directory it cannot open, exit 1", "[cli]")
 
 // ---- gc and path ------------------------------------------------------------------
 
-TEST_CASE("cli: gc runs once and records the run; gc --status shows it", "[cli][gc]") {
+TEST_CASE("cli: gc runs once and records the run, gc --status shows it", "[cli][gc]") {
     CliFixture cli;
     CHECK(ok(cli, {"gc", "--status"}).out == "no GC run recorded\n");
     auto run = ok(cli, {"gc", "--once"});

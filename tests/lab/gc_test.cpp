@@ -75,7 +75,7 @@ struct GcLab {
 
 } // namespace
 
-TEST_CASE("gc: a bucket failing during a run leaves the NAR marked and served nowhere; the next "
+TEST_CASE("gc: a bucket failing during a run leaves the NAR marked and served nowhere, the next "
           "run finishes",
           "[gc]") {
     GcLab g;
@@ -108,7 +108,7 @@ TEST_CASE("gc: a bucket failing during a run leaves the NAR marked and served no
     CHECK(g.f.lab.metadata->last_gc_run().value()->succeeded);
 }
 
-TEST_CASE("gc: a push of a NAR that GC is deleting gets 503 and changes nothing; afterwards the "
+TEST_CASE("gc: a push of a NAR that GC is deleting gets 503 and changes nothing, afterwards the "
           "same push stores it anew",
           "[gc]") {
     GcLab g;
@@ -135,7 +135,7 @@ TEST_CASE("gc: a push of a NAR that GC is deleting gets 503 and changes nothing;
     CHECK(served_nar(g.f, "main", g.token, path) == nar);
 }
 
-TEST_CASE("gc: expired paths go referrers first; a referenced path stays while its referrer does",
+TEST_CASE("gc: expired paths go referrers first, a referenced path stays while its referrer does",
           "[gc]") {
     std::vector<lab::ExpiredPath> expired{
         {"dep", {}}, {"top", {"mid", "dep"}}, {"mid", {"dep", "outside"}}, {"lone", {}}};
@@ -144,7 +144,7 @@ TEST_CASE("gc: expired paths go referrers first; a referenced path stays while i
     CHECK(lab::referrers_first(cycle) == std::vector<std::string>{"c", "a", "b"});
 }
 
-TEST_CASE("gc: a run asked to stop ends between batches and says so; the next run goes on",
+TEST_CASE("gc: a run asked to stop ends between batches and says so, the next run goes on",
           "[gc]") {
     GcLab g;
     const auto path = path_named("stop");

@@ -95,7 +95,7 @@ TEMPLATE_TEST_CASE("gc: a NAR and its chunks are unused until something uses the
     CHECK(f.nar_unused_since(nar) == t0 + 122);
 }
 
-TEMPLATE_TEST_CASE("gc: a chunk claimed by an upload is unused until a NAR lists it; reusing a "
+TEMPLATE_TEST_CASE("gc: a chunk claimed by an upload is unused until a NAR lists it, reusing a "
                    "stored unused chunk restarts its grace period",
                    "[metadata][gc]", test::SqliteBackend, test::PostgresBackend) {
     Fixture<TestType> f;
@@ -147,7 +147,7 @@ TEMPLATE_TEST_CASE("gc: expired paths are the unpinned ones neither pushed nor r
     CHECK(f.store->expired_paths("nope", t0).error().code == ErrorCode::not_found);
 }
 
-TEMPLATE_TEST_CASE("gc: a path another path of the cache refers to stays; referrers first "
+TEMPLATE_TEST_CASE("gc: a path another path of the cache refers to stays, referrers first "
                    "removes a whole expired closure",
                    "[metadata][gc]", test::SqliteBackend, test::PostgresBackend) {
     Fixture<TestType> f;
@@ -178,7 +178,7 @@ TEMPLATE_TEST_CASE("gc: a path another path of the cache refers to stays; referr
     CHECK(f.store->get_path("other", test::store_hash("dep")).value().has_value());
 }
 
-TEMPLATE_TEST_CASE("gc: removal rules: pinned and recently read paths stay; force removes a "
+TEMPLATE_TEST_CASE("gc: removal rules: pinned and recently read paths stay, force removes a "
                    "referenced path",
                    "[metadata][gc]", test::SqliteBackend, test::PostgresBackend) {
     Fixture<TestType> f;
@@ -292,7 +292,7 @@ TEMPLATE_TEST_CASE("gc: NARs and chunks are deleted only after their grace perio
     CHECK(f.store->get_nar(kept.manifest_hash).value().has_value());
 }
 
-TEMPLATE_TEST_CASE("gc: a NAR used again before it is marked stays; a dead GC's mark is taken "
+TEMPLATE_TEST_CASE("gc: a NAR used again before it is marked stays, a dead GC's mark is taken "
                    "back by an upload after the claim timeout",
                    "[metadata][gc]", test::SqliteBackend, test::PostgresBackend) {
     Fixture<TestType> f;
