@@ -7,6 +7,7 @@
 #include "storage/storage.hpp"
 
 #include <atomic>
+#include <random>
 
 using namespace nixedge;
 using namespace nixedge::test;
@@ -32,7 +33,14 @@ class FlakyRemovals final : public lab::Storage {
     Result<void> remove(std::string_view key) override {
         if (fail_removals)
             return make_error(ErrorCode::storage_unavailable, "the bucket is down");
+        ++keys_removed;
         return inner_->remove(key);
+    }
+    // Counted, then Storage's own: one remove per key.
+    std::atomic<int> remove_many_calls{0}, keys_removed{0};
+    Result<void> remove_many(std::span<const std::string> keys) override {
+        ++remove_many_calls;
+        return Storage::remove_many(keys);
     }
 
   private:
@@ -167,4 +175,37 @@ TEST_CASE("gc: a run asked to stop ends between batches and says so, the next ru
     REQUIRE(next);
     CHECK_FALSE(next->interrupted);
     CHECK(next->nars_deleted == 1);
+}
+
+TEST_CASE("gc: objects go many keys a call, and none once the deletion window is over", "[gc]") {
+    GcLab g;
+    const auto path = path_named("many-chunks");
+    std::string contents(6 << 20, '\0');
+    std::mt19937 random(7);
+    for (auto& c : contents)
+        c = static_cast<char>(random());
+    const auto nar = file_nar(contents);
+    REQUIRE(push_path(g.f, "main", g.token, path, nar) == Status::ok);
+    const auto manifest = g.manifest_of(path);
+    const auto chunks = g.f.lab.metadata->manifest(manifest).value()->chunks;
+    REQUIRE(chunks.size() > 3);
+    g.delete_path(path);
+
+    auto closed = no_grace();
+    closed.deletion_window = std::chrono::seconds(-1);
+    auto failed = lab::run_gc(g.f.lab, g.drainer, closed);
+    REQUIRE_FALSE(failed);
+    CHECK_THAT(failed.error().detail, Catch::Contains("deletion window"));
+    CHECK(g.has(bucket_key::manifest(manifest)));
+
+    g.storage->remove_many_calls = 0;
+    g.storage->keys_removed = 0;
+    auto report = g.gc();
+    REQUIRE(report);
+    CHECK(report->chunks_deleted == chunks.size());
+    CHECK(g.storage->keys_removed == static_cast<int>(chunks.size()) + 1);
+    CHECK(g.storage->remove_many_calls == 2); // the manifest, then every chunk
+    CHECK_FALSE(g.has(bucket_key::manifest(manifest)));
+    for (const auto& chunk : chunks)
+        CHECK_FALSE(g.has(bucket_key::chunk(chunk.hash)));
 }

@@ -1,5 +1,5 @@
-// LocalStorage: the four calls, atomic puts under concurrency, crash leftovers,
-// key validation and streaming reads.
+// LocalStorage: the four calls and remove_many (and Storage's default one), atomic puts under
+// concurrency, crash leftovers, key validation and streaming reads.
 #include "storage/local_storage.hpp"
 
 #include "nixedge/bucket_layout.hpp"
@@ -124,6 +124,88 @@ TEST_CASE("storage: remove is idempotent", "[storage]") {
     CHECK(storage->exists("main/nix-cache-info").value() == false);
     CHECK(storage->remove("main/nix-cache-info").ok());
     CHECK(storage->remove("never/written").ok());
+}
+
+TEST_CASE("storage: remove_many removes every key given, missing ones too, and nothing else",
+          "[storage]") {
+    test::TempDir dir;
+    auto storage = open_storage(dir.path());
+    for (std::string key : {"main/a.narinfo", "main/b.narinfo", "main/a.ls", "chunks/aa"})
+        REQUIRE(storage->put(key, to_bytes(key)).ok());
+    CHECK(storage->remove_many({}).ok());
+    const std::vector<std::string> keys{"main/a.narinfo", "main/a.ls", "never/written",
+                                        "main/a.narinfo"};
+    REQUIRE(storage->remove_many(keys).ok());
+    CHECK_FALSE(storage->exists("main/a.narinfo").value());
+    CHECK_FALSE(storage->exists("main/a.ls").value());
+    CHECK(storage->exists("main/b.narinfo").value());
+    CHECK(storage->exists("chunks/aa").value());
+    CHECK(storage->remove_many(keys).ok());
+
+    // Every key is checked before any is removed.
+    const std::vector<std::string> with_bad{"main/b.narinfo", "../outside"};
+    CHECK(storage->remove_many(with_bad).error().code == ErrorCode::invalid_argument);
+    CHECK(storage->exists("main/b.narinfo").value());
+}
+
+namespace {
+
+// A Storage that keeps only the four calls, so remove_many is the default
+// one; records each remove and fails the one of `failing`.
+class FourCalls final : public Storage {
+  public:
+    explicit FourCalls(Storage& inner) : inner_(inner) {}
+    std::vector<std::string> removed;
+    std::string failing;
+
+    Result<bool> exists(std::string_view key) override { return inner_.exists(key); }
+    Result<void> put(std::string_view key, ByteView bytes) override {
+        return inner_.put(key, bytes);
+    }
+    Result<std::unique_ptr<ObjectReader>> get(std::string_view key) override {
+        return inner_.get(key);
+    }
+    Result<void> remove(std::string_view key) override {
+        removed.emplace_back(key);
+        if (key == failing)
+            return make_error(ErrorCode::storage_unavailable, "cannot remove " + failing);
+        return inner_.remove(key);
+    }
+
+  private:
+    Storage& inner_;
+};
+
+} // namespace
+
+TEST_CASE("storage: the default remove_many removes one key after another, stopping at a failure",
+          "[storage]") {
+    test::TempDir dir;
+    auto local = open_storage(dir.path());
+    FourCalls storage(*local);
+    for (std::string key : {"k/1", "k/2", "k/3", "k/4"})
+        REQUIRE(storage.put(key, to_bytes(key)).ok());
+
+    const std::vector<std::string> bad{"k/1", "k//2"};
+    CHECK(storage.remove_many(bad).error().code == ErrorCode::invalid_argument);
+    CHECK(storage.removed.empty());
+
+    storage.failing = "k/3";
+    const std::vector<std::string> keys{"k/1", "k/missing", "k/3", "k/4"};
+    auto failed = storage.remove_many(keys);
+    REQUIRE_FALSE(failed.ok());
+    CHECK(failed.error().code == ErrorCode::storage_unavailable);
+    CHECK(failed.error().detail == "cannot remove k/3");
+    CHECK(storage.removed == std::vector<std::string>{"k/1", "k/missing", "k/3"});
+    CHECK(storage.exists("k/4").value());
+
+    storage.failing.clear();
+    storage.removed.clear();
+    REQUIRE(storage.remove_many(keys).ok());
+    CHECK(storage.removed == keys);
+    for (std::string key : {"k/1", "k/3", "k/4"})
+        CHECK_FALSE(storage.exists(key).value());
+    CHECK(storage.exists("k/2").value());
 }
 
 TEST_CASE("storage: a missing object is not_found, and so is a directory", "[storage]") {

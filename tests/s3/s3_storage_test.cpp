@@ -5,16 +5,22 @@
 #include "storage/s3_storage.hpp"
 
 #include "nixedge/bucket_layout.hpp"
+#include "nixedge/encoding.hpp"
 #include "nixedge/sha256.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <openssl/evp.h>
+
+#include <algorithm>
 #include <arpa/inet.h>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <netinet/in.h>
 #include <random>
 #include <string>
@@ -98,6 +104,40 @@ std::string chunk_key(const Bytes& raw) {
     return bucket_key::chunk(Sha256::digest(raw));
 }
 
+// Puts every key (its own name as the body), 8 at a time.
+void put_all(Storage& storage, const std::vector<std::string>& keys) {
+    std::atomic<std::size_t> next{0};
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t)
+        threads.emplace_back([&] {
+            for (auto i = next++; i < keys.size(); i = next++)
+                if (!storage.put(keys[i], to_bytes(keys[i])))
+                    ++failures;
+        });
+    for (auto& thread : threads)
+        thread.join();
+    REQUIRE(failures == 0);
+}
+
+std::vector<std::string> listed_keys(S3Storage& storage, const std::string& prefix) {
+    std::vector<std::string> keys;
+    auto listed = storage.list(prefix, [&](const ObjectInfo& info) -> Result<void> {
+        keys.push_back(std::string(info.key));
+        return {};
+    });
+    if (!listed)
+        FAIL(listed.error().detail);
+    return keys;
+}
+
+std::string base64_md5(std::string_view text) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_Digest(text.data(), text.size(), digest, &length, EVP_md5(), nullptr);
+    return encoding::to_base64(ByteView(digest, length));
+}
+
 // A tiny HTTP server on 127.0.0.1 that answers each request with the next
 // canned response (the last one repeats), or never answers if `silent`.
 class FakeS3 {
@@ -127,6 +167,11 @@ class FakeS3 {
     }
     std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
     int requests() const { return requests_; }
+    // The last request received, head and body.
+    std::string last_request() const {
+        std::lock_guard lock(mutex_);
+        return last_request_;
+    }
 
   private:
     void serve() {
@@ -141,6 +186,26 @@ class FakeS3 {
                 if (got <= 0)
                     break;
                 request.append(buffer, static_cast<std::size_t>(got));
+            }
+            // The body too (a POST's), so closing never cuts an upload short.
+            auto head_end = request.find("\r\n\r\n");
+            if (head_end != std::string::npos) {
+                std::size_t length = 0;
+                auto lower = request.substr(0, head_end);
+                for (auto& c : lower)
+                    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                if (auto at = lower.find("\r\ncontent-length:"); at != std::string::npos)
+                    length = std::stoul(lower.substr(at + 17));
+                while (request.size() < head_end + 4 + length) {
+                    auto got = ::recv(client, buffer, sizeof buffer, 0);
+                    if (got <= 0)
+                        break;
+                    request.append(buffer, static_cast<std::size_t>(got));
+                }
+            }
+            {
+                std::lock_guard lock(mutex_);
+                last_request_ = request;
             }
             int index = requests_++;
             if (silent_) {
@@ -160,6 +225,8 @@ class FakeS3 {
     std::atomic<int> requests_{0};
     std::atomic<bool> stop_{false};
     std::vector<int> held_;
+    mutable std::mutex mutex_;
+    std::string last_request_;
     std::thread thread_;
 };
 
@@ -244,6 +311,12 @@ TEST_CASE("S3Storage: bad keys are rejected by every call before any request", "
         CHECK(storage->get(key).error().code == ErrorCode::invalid_argument);
         CHECK(storage->remove(key).error().code == ErrorCode::invalid_argument);
     }
+    // remove_many checks every key before it deletes any.
+    auto good = unique_prefix() + "kept";
+    REQUIRE(storage->put(good, to_bytes("x")).ok());
+    std::vector<std::string> keys{good, "a//b"};
+    CHECK(storage->remove_many(keys).error().code == ErrorCode::invalid_argument);
+    CHECK(storage->exists(good).value());
 }
 
 TEST_CASE("S3Storage: a large object streams in pieces", "[s3]") {
@@ -355,6 +428,44 @@ TEST_CASE("S3Storage: a listing pages through more than 1000 keys", "[s3]") {
     CHECK(count == 1010);
 }
 
+TEST_CASE("S3Storage: remove_many deletes 0, 1 and 1500 keys, missing ones among them, and "
+          "nothing else",
+          "[s3]") {
+    auto storage = open_rgw();
+    auto prefix = unique_prefix();
+    std::vector<std::string> kept{prefix + "kept/a", prefix + "kept/b", prefix + "k0001-longer"};
+    // 1500 keys, every tenth never written; names XML must escape among them.
+    std::vector<std::string> doomed, written;
+    for (int i = 0; i < 1500; ++i) {
+        char name[32];
+        std::snprintf(name, sizeof name, "k%04d", i);
+        doomed.push_back(prefix + name + (i % 100 == 7 ? "&<odd> 'name\"+ü" : ""));
+        if (i % 10 != 3)
+            written.push_back(doomed.back());
+    }
+    auto single = prefix + "single/object";
+    written.push_back(single);
+    written.insert(written.end(), kept.begin(), kept.end());
+    put_all(*storage, written);
+    REQUIRE(listed_keys(*storage, prefix).size() == 1350 + 1 + kept.size());
+
+    CHECK(storage->remove_many({}).ok());
+    CHECK(listed_keys(*storage, prefix).size() == 1350 + 1 + kept.size());
+
+    std::vector<std::string> one{single};
+    REQUIRE(storage->remove_many(one).ok());
+    CHECK(storage->exists(single).value() == false);
+    CHECK(storage->remove_many(one).ok()); // already gone
+
+    auto removed = storage->remove_many(doomed); // two requests: 1000 and 500
+    INFO((removed ? "" : removed.error().detail));
+    REQUIRE(removed.ok());
+    auto left = listed_keys(*storage, prefix);
+    std::sort(kept.begin(), kept.end());
+    CHECK(left == kept);
+    CHECK(storage->remove_many(doomed).ok()); // all missing now
+}
+
 // ---- what only S3 has -----------------------------------------------------------------
 
 TEST_CASE("S3Storage: a wrong secret is a clear storage_unavailable without the secret", "[s3]") {
@@ -372,6 +483,15 @@ TEST_CASE("S3Storage: a wrong secret is a clear storage_unavailable without the 
                Catch::Contains("S3 PUT nixedge-test/chunks/x") &&
                    Catch::Contains("SignatureDoesNotMatch") &&
                    Catch::Contains("check the credentials"));
+    std::vector<std::string> keys{"chunks/x", "chunks/y"};
+    auto removed = storage->remove_many(keys);
+    REQUIRE_FALSE(removed.ok());
+    CHECK(removed.error().code == ErrorCode::storage_unavailable);
+    CHECK_THAT(removed.error().detail, Catch::Contains("S3 POST nixedge-test/?delete") &&
+                                           Catch::Contains("HTTP 403") &&
+                                           Catch::Contains("SignatureDoesNotMatch") &&
+                                           Catch::Contains("check the credentials") &&
+                                           !Catch::Contains("wrong-secret-value"));
 }
 
 TEST_CASE("S3Storage: a bucket that hides existence answers 403, missing_on_403 reads it as "
@@ -468,6 +588,78 @@ TEST_CASE("S3Storage: a server that never answers times out, retried", "[s3]") {
     CHECK_THAT(exists.error().detail, Catch::Contains("Timeout") || Catch::Contains("timed out"));
     CHECK(fake.requests() == 2);
     CHECK(took < 3s);
+}
+
+TEST_CASE("S3Storage: remove_many sends DeleteObjects of at most 1000 keys, escaped, with "
+          "Content-MD5",
+          "[s3]") {
+    FakeS3 fake({http_200});
+    auto storage = open_s3(fake_options(fake));
+    std::vector<std::string> keys;
+    for (int i = 0; i < 1001; ++i)
+        keys.push_back("chunks/" + std::to_string(i));
+    keys.back() = "main/a&b<c>'d\"e";
+    REQUIRE(storage->remove_many(keys).ok());
+    CHECK(fake.requests() == 2);
+    auto request = fake.last_request();
+    auto body_at = request.find("\r\n\r\n");
+    REQUIRE(body_at != std::string::npos);
+    auto head = request.substr(0, body_at);
+    auto body = request.substr(body_at + 4);
+    CHECK(head.starts_with("POST /bucket/?delete= HTTP/1.1\r\n"));
+    CHECK(body == "<Delete><Quiet>true</Quiet><Object><Key>main/a&amp;b&lt;c&gt;&apos;d&quot;e"
+                  "</Key></Object></Delete>");
+    CHECK_THAT(head, Catch::Contains("Content-MD5: " + base64_md5(body)));
+    CHECK_THAT(head, Catch::Contains("x-amz-content-sha256: " +
+                                     encoding::to_hex(Sha256::digest(as_bytes(body)))));
+    CHECK_THAT(head, Catch::Contains("content-md5;") && Catch::Contains("Authorization: AWS4"));
+
+    CHECK(storage->remove_many({}).ok());
+    CHECK(fake.requests() == 2); // nothing to send
+}
+
+TEST_CASE("S3Storage: remove_many fails on a key the bucket could not delete, not on NoSuchKey",
+          "[s3]") {
+    auto result_with = [](std::string errors) {
+        auto body =
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><DeleteResult>" + errors + "</DeleteResult>";
+        return "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    };
+    std::vector<std::string> keys{"chunks/a", "chunks/b&c", "chunks/d"};
+    {
+        FakeS3 fake({result_with("<Error><Key>chunks/a</Key><Code>NoSuchKey</Code>"
+                                 "<Message>gone</Message></Error>")});
+        CHECK(open_s3(fake_options(fake))->remove_many(keys).ok());
+    }
+    FakeS3 fake({result_with("<Error><Key>chunks/a</Key><Code>NoSuchKey</Code></Error>"
+                             "<Error><Key>chunks/b&amp;c</Key><Code>AccessDenied</Code>"
+                             "<Message>Access Denied</Message></Error>"
+                             "<Error><Key>chunks/d</Key><Code>InternalError</Code></Error>")});
+    auto removed = open_s3(fake_options(fake))->remove_many(keys);
+    REQUIRE_FALSE(removed.ok());
+    CHECK(removed.error().code == ErrorCode::storage_unavailable);
+    CHECK_THAT(removed.error().detail,
+               Catch::Contains("2 of 3 keys not deleted") &&
+                   Catch::Contains("chunks/b&c: AccessDenied (Access Denied)") &&
+                   !Catch::Contains("chunks/d"));
+    CHECK(fake.requests() == 1); // the bucket answered: not retried
+}
+
+TEST_CASE("S3Storage: remove_many retries 503 like every request", "[s3]") {
+    FakeS3 fake({http_503, http_200});
+    auto storage = open_s3(fake_options(fake));
+    std::vector<std::string> keys{"chunks/a"};
+    CHECK(storage->remove_many(keys).ok());
+    CHECK(fake.requests() == 2);
+
+    FakeS3 down({http_503});
+    auto options = fake_options(down);
+    options.max_attempts = 2;
+    auto failed = open_s3(options)->remove_many(keys);
+    REQUIRE_FALSE(failed.ok());
+    CHECK_THAT(failed.error().detail,
+               Catch::Contains("HTTP 503") && Catch::Contains("after 2 attempts"));
 }
 
 TEST_CASE("S3Storage: open refuses bad options", "[s3]") {

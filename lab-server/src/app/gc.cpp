@@ -15,23 +15,32 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+// Keys per Storage::remove_many call: S3's DeleteObjects takes up to 1000.
+constexpr std::size_t min_deletion_slice = 50;
+constexpr std::size_t max_deletion_slice = 1000;
+
 // "referenced by /nix/store/..." names the referrer; reports count by kind.
 std::string reason_kind(const std::string& reason) {
     return reason.starts_with("referenced by ") ? "referenced by a kept path" : reason;
 }
 
-// Deletes objects with up to `parallel` in flight, each only before
-// `deadline`. The first failure is returned; deleting a missing object is
-// not one.
+// Deletes objects in slices of keys, one Storage::remove_many each (a
+// DeleteObjects request on S3), with up to `parallel` slices in flight, each
+// started only before `deadline`. The first failure is returned; deleting a
+// missing object is not one.
 Result<void> remove_objects(Storage& storage, const std::vector<std::string>& keys,
                             std::size_t parallel, SteadyClock::time_point deadline) {
+    parallel = std::max<std::size_t>(parallel, 1);
+    // A slice for each worker, none over what one request can take.
+    const auto slice = std::clamp<std::size_t>((keys.size() + parallel - 1) / parallel,
+                                               min_deletion_slice, max_deletion_slice);
     std::atomic<std::size_t> next{0};
     std::mutex failure_mutex;
     std::optional<Error> failure;
     auto work = [&] {
         for (;;) {
-            auto index = next.fetch_add(1);
-            if (index >= keys.size())
+            auto first = next.fetch_add(slice);
+            if (first >= keys.size())
                 return;
             Result<void> removed;
             if (SteadyClock::now() > deadline)
@@ -39,7 +48,8 @@ Result<void> remove_objects(Storage& storage, const std::vector<std::string>& ke
                                      "deleting objects took longer than GC's deletion window; "
                                      "the next run finishes the batch");
             else
-                removed = storage.remove(keys[index]);
+                removed = storage.remove_many(
+                    std::span(keys).subspan(first, std::min(slice, keys.size() - first)));
             if (!removed) {
                 std::lock_guard lock(failure_mutex);
                 if (!failure)
@@ -50,7 +60,7 @@ Result<void> remove_objects(Storage& storage, const std::vector<std::string>& ke
         }
     };
     std::vector<std::jthread> workers;
-    for (std::size_t i = 1; i < std::min(parallel, keys.size()); ++i)
+    for (std::size_t i = 1; i < std::min(parallel, (keys.size() + slice - 1) / slice); ++i)
         workers.emplace_back(work);
     work();
     workers.clear(); // joins

@@ -2,7 +2,10 @@
 
 #include "outbox/edge_objects.hpp"
 
+#include <span>
+#include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace nixedge::lab {
 
@@ -46,6 +49,17 @@ Result<void> OutboxDrainer::apply(const OutboxEntry& entry, DrainStats& stats) {
     return storage_->put(entry.key, as_bytes(**rendered));
 }
 
+Result<void> OutboxDrainer::remove_run(std::span<const OutboxEntry> run, DrainStats& stats) {
+    std::vector<std::string> keys;
+    keys.reserve(run.size());
+    for (const auto& entry : run)
+        keys.push_back(entry.key);
+    if (auto removed = storage_->remove_many(keys); !removed)
+        return removed;
+    stats.removed += keys.size();
+    return {};
+}
+
 Result<DrainStats> OutboxDrainer::drain() {
     std::lock_guard lock(mutex_);
     Result<DrainStats> drained = DrainStats{};
@@ -72,18 +86,32 @@ Result<DrainStats> OutboxDrainer::drain_locked() {
         // Completed together after the batch (or up to a failure): an entry
         // applied again after a crash writes or removes the same thing.
         std::vector<std::int64_t> done;
-        for (std::size_t i = 0; i < batch->size(); ++i) {
+        for (std::size_t i = 0; i < batch->size();) {
             const auto& entry = (*batch)[i];
-            if (redundant[i]) {
+            // A run of removals (independent keys: GC's narinfos and
+            // listings) goes in one call; nothing after it starts before it.
+            std::size_t end = i + 1;
+            if (entry.op == OutboxOp::remove)
+                while (end < batch->size() && (*batch)[end].op == OutboxOp::remove)
+                    ++end;
+            Result<void> applied;
+            if (redundant[i])
                 ++stats.coalesced;
-            } else if (auto applied = apply(entry, stats); !applied) {
+            else if (end - i > 1)
+                applied = remove_run(std::span(*batch).subspan(i, end - i), stats);
+            else
+                applied = apply(entry, stats);
+            if (!applied) {
                 // Best effort: the entry keeps its place either way.
                 (void)metadata_->complete_outbox(done);
                 (void)metadata_->fail_outbox(entry.id, applied.error().detail);
-                return Error{applied.error().code,
-                             "writing " + entry.key + " to the bucket: " + applied.error().detail};
+                auto what = end - i > 1 ? "removing " + entry.key + " and " +
+                                              std::to_string(end - i - 1) + " more from"
+                                        : "writing " + entry.key + " to";
+                return Error{applied.error().code, what + " the bucket: " + applied.error().detail};
             }
-            done.push_back(entry.id);
+            for (; i < end; ++i)
+                done.push_back((*batch)[i].id);
         }
         if (auto completed = metadata_->complete_outbox(done); !completed)
             return completed.error();

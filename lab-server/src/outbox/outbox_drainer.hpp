@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <span>
 
 namespace nixedge::lab {
 
@@ -34,6 +35,8 @@ class OutboxDrainer {
   private:
     Result<DrainStats> drain_locked();
     Result<void> apply(const OutboxEntry& entry, DrainStats& stats);
+    // Consecutive `remove` entries, with one Storage::remove_many.
+    Result<void> remove_run(std::span<const OutboxEntry> run, DrainStats& stats);
 
     std::shared_ptr<MetadataStore> metadata_;
     std::shared_ptr<Storage> storage_;

@@ -4,6 +4,7 @@
 #include "nixedge/sha256.hpp"
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <ctime>
@@ -17,9 +18,9 @@ namespace nixedge::lab {
 
 namespace {
 
-constexpr std::string_view empty_payload_sha256 =
-    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 constexpr std::chrono::milliseconds max_retry_delay{10000};
+// DeleteObjects takes at most this many keys a request.
+constexpr std::size_t max_keys_per_delete = 1000;
 
 void init_curl_once() {
     static std::once_flag once;
@@ -112,6 +113,41 @@ std::string xml_unescape(std::string_view text) {
         i = semi;
     }
     return out;
+}
+
+std::string xml_escape(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        switch (c) {
+        case '&':
+            out += "&amp;";
+            break;
+        case '<':
+            out += "&lt;";
+            break;
+        case '>':
+            out += "&gt;";
+            break;
+        case '"':
+            out += "&quot;";
+            break;
+        case '\'':
+            out += "&apos;";
+            break;
+        default:
+            out += c;
+        }
+    }
+    return out;
+}
+
+// Content-MD5: the base64 of the body's MD5, which DeleteObjects requires.
+std::string content_md5(ByteView body) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_Digest(body.data(), body.size(), digest, &length, EVP_md5(), nullptr);
+    return encoding::to_base64(ByteView(digest, length));
 }
 
 // "2024-05-01T12:34:56.000Z"
@@ -292,13 +328,13 @@ std::string S3Storage::url_for(std::string_view key, const std::string& query) c
 
 Result<S3Storage::Response> S3Storage::request(std::string_view method, std::string_view key,
                                                const std::string& query, ByteView body,
-                                               std::uint64_t max_body) {
+                                               std::uint64_t max_body,
+                                               std::span<const std::string> extra_headers) {
     const std::string url = url_for(key, query);
-    const std::string payload_hash = method == "PUT" ? encoding::to_hex(Sha256::digest(body))
-                                                     : std::string(empty_payload_sha256);
+    const std::string payload_hash = encoding::to_hex(Sha256::digest(body));
     const std::string sigv4 = "aws:amz:" + options_.region + ":s3";
-    const std::string what =
-        "S3 " + std::string(method) + " " + options_.bucket + "/" + std::string(key);
+    const std::string what = "S3 " + std::string(method) + " " + options_.bucket + "/" +
+                             std::string(key) + (query.empty() ? "" : "?" + query);
 
     std::string last_failure;
     auto delay = options_.retry_delay;
@@ -310,6 +346,8 @@ Result<S3Storage::Response> S3Storage::request(std::string_view method, std::str
         curl_easy_reset(curl);
         curl_slist* headers = nullptr;
         headers = curl_slist_append(headers, ("x-amz-content-sha256: " + payload_hash).c_str());
+        for (const auto& header : extra_headers)
+            headers = curl_slist_append(headers, header.c_str());
         // No "Expect:" override here: curl 7.88 signs the headers of this list,
         // including a blanked one it then does not send (RGW: SignatureDoesNotMatch).
         UploadSource source{body};
@@ -336,6 +374,11 @@ Result<S3Storage::Response> S3Storage::request(std::string_view method, std::str
             curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_upload);
             curl_easy_setopt(curl, CURLOPT_READDATA, &source);
             curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body.size()));
+        } else if (method == "POST") {
+            curl_easy_setopt(curl, CURLOPT_POST, 1L);
+            curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+            curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                             static_cast<curl_off_t>(body.size()));
         } else if (method != "GET") {
             curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, std::string(method).c_str());
         }
@@ -464,6 +507,56 @@ Result<void> S3Storage::remove(std::string_view key) {
     if (status == 204 || status == 200 || (status == 404 && !is_no_such_bucket(response->body)))
         return {};
     return unexpected("DELETE", options_.bucket, key, status, response->body);
+}
+
+Result<void> S3Storage::remove_many(std::span<const std::string> keys) {
+    for (const auto& key : keys)
+        if (auto ok = validate_object_key(key); !ok)
+            return ok;
+    for (std::size_t first = 0; first < keys.size(); first += max_keys_per_delete)
+        if (auto ok = delete_objects(
+                keys.subspan(first, std::min(max_keys_per_delete, keys.size() - first)));
+            !ok)
+            return ok;
+    return {};
+}
+
+Result<void> S3Storage::delete_objects(std::span<const std::string> keys) {
+    std::string body = "<Delete><Quiet>true</Quiet>";
+    for (const auto& key : keys)
+        body += "<Object><Key>" + xml_escape(key) + "</Key></Object>";
+    body += "</Delete>";
+    const std::string headers[] = {"Content-MD5: " + content_md5(as_bytes(body)),
+                                   "Content-Type: application/xml"};
+    // "delete=": curl signs the query as it is, and SigV4's canonical form
+    // of a parameter without a value ends in '='.
+    auto response = request("POST", "", "delete=", as_bytes(body), 16ull << 20, headers);
+    if (!response)
+        return response.error();
+    if (response->status != 200)
+        return unexpected("POST", options_.bucket, "?delete", response->status, response->body);
+    // Quiet: only the keys that failed come back, each as an <Error>.
+    std::string_view xml(reinterpret_cast<const char*>(response->body.data()),
+                         response->body.size());
+    std::size_t from = 0, failed = 0;
+    std::string first_failure;
+    while (auto error = xml_element(xml, "Error", from)) {
+        auto code = xml_unescape(xml_element(*error, "Code").value_or("(no code)"));
+        if (code == "NoSuchKey")
+            continue;
+        if (failed++ == 0) {
+            first_failure =
+                xml_unescape(xml_element(*error, "Key").value_or("(no key)")) + ": " + code;
+            if (auto message = xml_element(*error, "Message"))
+                first_failure += " (" + xml_unescape(*message) + ")";
+        }
+    }
+    if (failed > 0)
+        return make_error(ErrorCode::storage_unavailable,
+                          "S3 DeleteObjects " + options_.bucket + ": " + std::to_string(failed) +
+                              " of " + std::to_string(keys.size()) +
+                              " keys not deleted, the first " + first_failure);
+    return {};
 }
 
 Result<void> S3Storage::list(std::string_view prefix, const ObjectVisitor& visit) {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -51,6 +52,10 @@ class S3Storage final : public Storage, public ObjectLister {
     Result<void> put(std::string_view key, ByteView bytes) override;
     Result<std::unique_ptr<ObjectReader>> get(std::string_view key) override;
     Result<void> remove(std::string_view key) override;
+    // DeleteObjects (quiet), 1000 keys a request, one request after another.
+    // A key the bucket reports an error for (other than NoSuchKey) fails the
+    // call, naming the first such key and its code.
+    Result<void> remove_many(std::span<const std::string> keys) override;
     // ListObjectsV2, 1000 keys a page.
     Result<void> list(std::string_view prefix, const ObjectVisitor& visit) override;
 
@@ -65,10 +70,13 @@ class S3Storage final : public Storage, public ObjectLister {
     struct Response;
     explicit S3Storage(S3Options options);
     // method, the key's URL-encoded path below the bucket ("" for the bucket),
-    // the canonical query string, the body to send (PUT) and a limit on the
-    // body received.
+    // the canonical query string, the body to send (PUT, POST), a limit on the
+    // body received and headers to send (and sign) besides the usual ones.
     Result<Response> request(std::string_view method, std::string_view key,
-                             const std::string& query, ByteView body, std::uint64_t max_body);
+                             const std::string& query, ByteView body, std::uint64_t max_body,
+                             std::span<const std::string> headers = {});
+    // One DeleteObjects request of at most 1000 keys.
+    Result<void> delete_objects(std::span<const std::string> keys);
     std::string url_for(std::string_view key, const std::string& query) const;
 
     S3Options options_;

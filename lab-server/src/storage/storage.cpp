@@ -41,6 +41,16 @@ Result<void> validate_object_key(std::string_view key) {
     return {};
 }
 
+Result<void> Storage::remove_many(std::span<const std::string> keys) {
+    for (const auto& key : keys)
+        if (auto ok = validate_object_key(key); !ok)
+            return ok;
+    for (const auto& key : keys)
+        if (auto ok = remove(key); !ok)
+            return ok;
+    return {};
+}
+
 Result<Bytes> read_object(Storage& storage, std::string_view key, std::uint64_t max_size) {
     auto reader = storage.get(key);
     if (!reader)

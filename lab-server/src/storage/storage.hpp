@@ -1,6 +1,7 @@
-// Object storage behind four calls (exists, put, get, remove), so everything
-// above it (ingest, the outbox, reads, GC, fsck) is written once for the local
-// directory and for S3. Keys are bucket keys made by nixedge::bucket_key.
+// Object storage behind four calls (exists, put, get, remove), plus remove_many
+// for deleting in bulk, so everything above it (ingest, the outbox, reads, GC,
+// fsck) is written once for the local directory and for S3. Keys are bucket
+// keys made by nixedge::bucket_key.
 #pragma once
 
 #include "nixedge/bytes.hpp"
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace nixedge::lab {
@@ -48,6 +50,12 @@ class Storage {
     virtual Result<std::unique_ptr<ObjectReader>> get(std::string_view key) = 0;
     // Idempotent: removing a missing object succeeds.
     virtual Result<void> remove(std::string_view key) = 0;
+    // Removes every key, idempotent like remove (missing keys are fine). Every
+    // key is checked before anything is removed (invalid_argument). On a
+    // failure nothing is promised about which keys were removed: the caller
+    // retries them all. This one removes them one at a time; S3 sends up to
+    // 1000 in one request (DeleteObjects).
+    virtual Result<void> remove_many(std::span<const std::string> keys);
 };
 
 // Reads a whole object; limit_exceeded if it is longer than max_size.
