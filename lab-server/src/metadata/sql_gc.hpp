@@ -182,18 +182,15 @@ SqlMetadataStore<Pool>::mark_nars_for_deletion(UnixTime unused_before, std::size
                          "AND (edge_keep_until IS NULL OR edge_keep_until <= ?)) n "
                          "ORDER BY o, unused_since LIMIT ?",
                          unused_before, now, limit);
-        std::vector<std::pair<std::string, bool>> candidates;
-        for (;;) {
-            auto next = q.step();
-            if (!next)
-                return next.error();
-            if (!*next)
-                break;
-            candidates.emplace_back(q.text(0), q.boolean(1));
-        }
+        using Candidate = std::pair<std::string, bool>; // hash, kept for the edge until now
+        auto candidates = all_records<Candidate>(q, [](const auto& row) -> Result<Candidate> {
+            return Candidate{row.text(0), row.boolean(1)};
+        });
+        if (!candidates)
+            return candidates.error();
         std::vector<Sha256Digest> marked;
         bool was_on_edge = false;
-        for (const auto& [hash, kept_for_edge] : candidates) {
+        for (const auto& [hash, kept_for_edge] : *candidates) {
             auto mark = c.run("UPDATE nars SET deleting_since = ? WHERE manifest_hash = ? "
                               "AND unused_since < ? "
                               "AND (edge_keep_until IS NULL OR edge_keep_until <= ?) "
@@ -260,19 +257,16 @@ SqlMetadataStore<Pool>::claim_chunks_for_deletion(UnixTime unused_before, std::s
         auto q = c.query("SELECT hash, claim_id, stored_size FROM chunks WHERE unused_since < ? "
                          "ORDER BY unused_since LIMIT ?",
                          unused_before, limit);
-        std::vector<std::tuple<std::string, std::int64_t, std::uint64_t>> candidates;
-        for (;;) {
-            auto next = q.step();
-            if (!next)
-                return next.error();
-            if (!*next)
-                break;
-            candidates.emplace_back(q.text(0), q.int64(1), q.uint64(2));
-        }
+        using Candidate = std::tuple<std::string, std::int64_t, std::uint64_t>;
+        auto candidates = all_records<Candidate>(q, [](const auto& row) -> Result<Candidate> {
+            return Candidate{row.text(0), row.int64(1), row.uint64(2)};
+        });
+        if (!candidates)
+            return candidates.error();
         // An upload's claim always has a recent unused_since (claiming sets
         // it), so the claims found here are dead ones, or a dead GC's.
         std::vector<ClaimedChunk> claimed;
-        for (const auto& [hash, claim_id, stored_size] : candidates) {
+        for (const auto& [hash, claim_id, stored_size] : *candidates) {
             auto claim = c.run("UPDATE chunks SET state = 'claimed', claim_id = claim_id + 1, "
                                "claimed_at = ?, stored_at = NULL "
                                "WHERE hash = ? AND claim_id = ? AND unused_since < ? "
