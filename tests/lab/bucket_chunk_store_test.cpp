@@ -45,7 +45,8 @@ TEST_CASE("bucket chunk store: a chunk whose write failed is stored by the next 
     // No waiting for another writer: a claim the failed write kept would
     // fail the retry at once ("being stored by another upload").
     BucketChunkStore chunks(*metadata, storage, {.wait_for_other_writer = {}});
-    const auto frame = as_bytes(std::string("a zstd frame"));
+    const std::string frame_text = "a zstd frame";
+    const auto frame = as_bytes(frame_text);
     const auto hash = test::digest_of("raw chunk");
 
     storage.down = true;

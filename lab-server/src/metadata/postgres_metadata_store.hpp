@@ -23,7 +23,7 @@ struct PostgresMetadataOptions {
     std::size_t max_connections = 8;
     // Runs of a write transaction that keeps hitting serialization failures
     // or deadlocks before the caller gets database_unavailable.
-    int max_attempts = 8;
+    int max_attempts = 12;
     // A chunk claim older than this is presumed dead and may be taken over.
     // Far longer than any upload of a 4 MiB chunk, so a writer that is merely
     // slow keeps its claim. Every replica must use the same value.

@@ -64,10 +64,11 @@ class PostgresPool {
   private:
     enum class Failure { none, retry, fatal };
 
-    // Up to attempt² ms, at random.
+    // attempt² ms give or take half, at random.
     static std::chrono::microseconds retry_pause(int attempt) {
         thread_local std::minstd_rand random(std::random_device{}());
-        std::uniform_int_distribution<int> micros(0, attempt * attempt * 1000);
+        std::uniform_int_distribution<int> micros(attempt * attempt * 500,
+                                                  attempt * attempt * 1500);
         return std::chrono::microseconds(micros(random));
     }
 
