@@ -22,16 +22,20 @@ using nixedge::test::TestClock;
 namespace {
 
 // "table.column" for every column of the store's tables.
+template <class Query> std::set<std::string> first_column(Query& q) {
+    std::set<std::string> values;
+    while (q.step().value())
+        values.insert(q.text(0));
+    return values;
+}
+
 std::set<std::string> sqlite_columns(SqliteBackend& db) {
     auto c = SqliteConnection::open(db.file(), std::chrono::milliseconds(1000));
     REQUIRE(c.ok());
     auto q = (*c)->query("SELECT m.name || '.' || p.name FROM sqlite_master m, "
                          "pragma_table_info(m.name) p WHERE m.type = 'table' "
                          "AND m.name NOT LIKE 'sqlite_%'");
-    std::set<std::string> columns;
-    while (q.step().value())
-        columns.insert(q.text(0));
-    return columns;
+    return first_column(q);
 }
 
 std::set<std::string> postgres_columns(PostgresBackend& db) {
@@ -40,10 +44,7 @@ std::set<std::string> postgres_columns(PostgresBackend& db) {
     auto q = (*c)->query("SELECT table_name || '.' || column_name FROM information_schema.columns "
                          "WHERE table_schema = ?",
                          db.schema);
-    std::set<std::string> columns;
-    while (q.step().value())
-        columns.insert(q.text(0));
-    return columns;
+    return first_column(q);
 }
 
 std::set<std::string> sqlite_indexes(SqliteBackend& db) {
@@ -51,10 +52,7 @@ std::set<std::string> sqlite_indexes(SqliteBackend& db) {
     REQUIRE(c.ok());
     auto q = (*c)->query("SELECT name FROM sqlite_master WHERE type = 'index' "
                          "AND name NOT LIKE 'sqlite_%'");
-    std::set<std::string> names;
-    while (q.step().value())
-        names.insert(q.text(0));
-    return names;
+    return first_column(q);
 }
 
 std::set<std::string> postgres_indexes(PostgresBackend& db) {
@@ -65,10 +63,7 @@ std::set<std::string> postgres_indexes(PostgresBackend& db) {
     auto q = (*c)->query("SELECT indexname FROM pg_indexes WHERE schemaname = ? AND indexname "
                          "NOT IN (SELECT conname FROM pg_constraint WHERE contype IN ('p', 'u'))",
                          db.schema);
-    std::set<std::string> names;
-    while (q.step().value())
-        names.insert(q.text(0));
-    return names;
+    return first_column(q);
 }
 
 std::string script(const char* name) {

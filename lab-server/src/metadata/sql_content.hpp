@@ -258,22 +258,30 @@ Result<bool> nar_exists(auto& c, const std::string& manifest_hash) {
 }
 
 // Recording a NAR that is already recorded (the upload is about to stage
-// it). One that GC is deleting cannot be used until GC is done, unless its
-// mark is older than the claim timeout: that GC died, and the mark is taken
-// back.
-Result<void> reuse_nar(auto& c, const std::string& manifest_hash, UnixTime now,
+// it): whether it is unused. One that GC is deleting cannot be used until GC
+// is done, unless its mark is older than the claim timeout: that GC died, and
+// the mark is taken back.
+Result<bool> reuse_nar(auto& c, const std::string& manifest_hash, UnixTime now,
                        std::int64_t timeout) {
-    auto q = c.query("SELECT deleting_since FROM nars WHERE manifest_hash = ?", manifest_hash);
+    auto q = c.query("SELECT deleting_since, unused_since FROM nars WHERE manifest_hash = ?",
+                     manifest_hash);
     auto row = q.step();
     if (!row)
         return row.error();
-    if (!*row || q.is_null(0))
-        return {};
+    if (!*row)
+        return false;
+    const bool unused = !q.is_null(1);
+    if (q.is_null(0))
+        return unused;
     if (q.int64(0) > now - timeout)
         return make_error(ErrorCode::storage_unavailable,
                           "NAR " + manifest_hash +
                               " is being garbage collected; upload it again in a moment");
-    return c.run("UPDATE nars SET deleting_since = NULL WHERE manifest_hash = ?", manifest_hash);
+    if (auto ok =
+            c.run("UPDATE nars SET deleting_since = NULL WHERE manifest_hash = ?", manifest_hash);
+        !ok)
+        return ok.error();
+    return unused;
 }
 
 constexpr std::string_view staged_select =
@@ -428,15 +436,17 @@ Result<Sha256Digest> SqlMetadataStore<Pool>::record_nar(const ChunkManifest& man
     const auto manifest_hash = hex(digest);
     const auto now = clock_();
     const auto timeout = static_cast<std::int64_t>(claim_timeout_.count());
-    bool inserted = false;
+    bool inserted = false, was_unused = false;
     auto recorded = pool_.write([&](auto& c) -> Result<Sha256Digest> {
-        inserted = false; // a retried transaction starts over
+        inserted = was_unused = false; // a retried transaction starts over
         auto exists = nar_exists(c, manifest_hash);
         if (!exists)
             return exists.error();
         if (*exists) {
-            if (auto ok = reuse_nar(c, manifest_hash, now, timeout); !ok)
-                return ok.error();
+            auto unused = reuse_nar(c, manifest_hash, now, timeout);
+            if (!unused)
+                return unused.error();
+            was_unused = *unused;
         } else {
             if (auto ok = check_chunks_stored(c, manifest); !ok)
                 return ok.error();
@@ -452,7 +462,8 @@ Result<Sha256Digest> SqlMetadataStore<Pool>::record_nar(const ChunkManifest& man
         return recorded;
     if (!inserted) {
         // An unused NAR starts its grace period again.
-        note_nar_use(manifest_hash, now);
+        if (was_unused)
+            note_nar_use(manifest_hash, now);
         return recorded;
     }
     // Its chunks are used now: out of the unused index (else GC finds them
@@ -594,13 +605,16 @@ SqlMetadataStore<Pool>::stage_upload(std::string_view cache, std::string_view ur
     if (url.empty() || ttl.count() <= 0)
         return make_error(ErrorCode::invalid_argument, "a staged upload needs a URL and a TTL");
     const auto now = clock_();
+    bool was_unused = false;
     auto staged_upload = pool_.write([&](auto& c) -> Result<StagedUpload> {
         auto row = require_cache(c, cache);
         if (!row)
             return row.error();
         const auto key = hex(manifest_hash);
-        if (auto usable = require_usable_nar(c, key); !usable)
-            return usable.error();
+        auto unused = require_usable_nar(c, key);
+        if (!unused)
+            return unused.error();
+        was_unused = *unused;
         auto replaced = c.query("SELECT manifest_hash FROM staged_uploads "
                                 "WHERE cache_id = ? AND url = ?",
                                 row->id, url);
@@ -626,7 +640,7 @@ SqlMetadataStore<Pool>::stage_upload(std::string_view cache, std::string_view ur
             return make_error(ErrorCode::internal, "a staged upload vanished in its transaction");
         return std::move(**found);
     });
-    if (staged_upload)
+    if (staged_upload && was_unused)
         note_nar_use(hex(manifest_hash), std::nullopt);
     return staged_upload;
 }

@@ -206,6 +206,7 @@ SqlMetadataStore<Pool>::publish_path(std::string_view cache, const NarInfo& info
     const auto manifest_hash = hex(*manifest_digest);
     const auto text = serialize_narinfo(info);
     const auto now = clock_();
+    bool was_unused = false;
     auto outcome = pool_.write([&](auto& c) -> Result<PublishOutcome> {
         auto row = require_cache(c, cache);
         if (!row)
@@ -227,8 +228,10 @@ SqlMetadataStore<Pool>::publish_path(std::string_view cache, const NarInfo& info
             return ok.error();
         if (auto ok = check_references(c, *row, info); !ok)
             return ok.error();
-        if (auto ok = require_usable_nar(c, manifest_hash); !ok)
-            return ok.error();
+        auto unused = require_usable_nar(c, manifest_hash);
+        if (!unused)
+            return unused.error();
+        was_unused = *unused;
         if (auto ok = insert_path(c, row->id, info, manifest_hash, text, now); !ok)
             return ok.error();
         if (auto ok = consume_staged(c, row->id, staged_url, now); !ok)
@@ -237,7 +240,7 @@ SqlMetadataStore<Pool>::publish_path(std::string_view cache, const NarInfo& info
             return ok.error();
         return PublishOutcome::published;
     });
-    if (outcome && *outcome == PublishOutcome::published)
+    if (outcome && *outcome == PublishOutcome::published && was_unused)
         note_nar_use(manifest_hash, std::nullopt);
     return outcome;
 }

@@ -187,20 +187,22 @@ Result<void> keep_nar_on_edge(Connection& c, const std::string& manifest_hash, U
 }
 
 // A NAR a path or staged upload is about to use: not_found if GC is
-// deleting it (its manifest object may be gone). Only reads: under
-// PostgreSQL, this read and GC's marking of the NAR (both serializable)
-// cannot both commit; the caller takes the NAR out of its grace period after
-// its commit (SqlMetadataStore::note_nar_use).
+// deleting it (its manifest object may be gone), else whether it is in its
+// grace period (unused). Only reads: under PostgreSQL, this read and GC's
+// marking of the NAR (both serializable) cannot both commit; the caller takes
+// an unused NAR out of its grace period after its commit
+// (SqlMetadataStore::note_nar_use).
 template <class Connection>
-Result<void> require_usable_nar(Connection& c, const std::string& manifest_hash) {
-    auto q = c.query("SELECT deleting_since FROM nars WHERE manifest_hash = ?", manifest_hash);
+Result<bool> require_usable_nar(Connection& c, const std::string& manifest_hash) {
+    auto q = c.query("SELECT deleting_since, unused_since FROM nars WHERE manifest_hash = ?",
+                     manifest_hash);
     auto row = q.step();
     if (!row)
         return row.error();
     if (!*row || !q.is_null(0))
         return make_error(ErrorCode::not_found,
                           "no NAR with manifest " + manifest_hash + " (upload the NAR again)");
-    return {};
+    return !q.is_null(1);
 }
 
 // The sync plan follows any change to what the edge should hold.
