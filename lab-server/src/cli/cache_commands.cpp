@@ -112,15 +112,6 @@ CacheSettings apply(CacheSettings settings, const CacheSettingsUpdate& u) {
 
 // ---- output --------------------------------------------------------------------
 
-std::string format_utc(UnixTime time) {
-    std::time_t t = static_cast<std::time_t>(time);
-    std::tm parts{};
-    gmtime_r(&t, &parts);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
-    return text;
-}
-
 std::string retention_text(std::int64_t seconds) {
     return seconds == 0 ? "forever" : format_duration(Seconds{seconds});
 }

@@ -3,6 +3,7 @@
 #include "cli/command.hpp"
 
 #include <algorithm>
+#include <ctime>
 #include <iomanip>
 #include <optional>
 #include <span>
@@ -212,6 +213,15 @@ int run_command(const Command& command, std::span<const std::string> rest,
 }
 
 } // namespace
+
+std::string format_utc(std::int64_t unix_time) {
+    std::time_t t = static_cast<std::time_t>(unix_time);
+    std::tm parts{};
+    gmtime_r(&t, &parts);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+    return text;
+}
 
 int report_failure(std::ostream& err, const Error& error) {
     err << program_name << ": " << error.detail << " (" << error_code_name(error.code) << ")"

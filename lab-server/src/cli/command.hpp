@@ -10,6 +10,7 @@
 #include "config/server_config.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <ostream>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,9 @@ std::vector<Command> token_commands();
 std::vector<Command> serve_commands();
 std::vector<Command> fsck_commands();
 std::vector<Command> gc_commands();
+
+// "2024-05-01T12:00:00Z": times in command output.
+std::string format_utc(std::int64_t unix_time);
 
 // "nixedge-server: <detail> (<code>)" on err; returns exit_failure.
 int report_failure(std::ostream& err, const Error& error);

@@ -6,19 +6,8 @@
 #include "config/duration.hpp"
 #include "nixedge/store_path.hpp"
 
-#include <ctime>
-
 namespace nixedge::lab::cli {
 namespace {
-
-std::string utc_time(UnixTime time) {
-    std::time_t t = time;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return text;
-}
 
 int show_last_run(const Invocation& inv, Lab& lab) {
     auto last = lab.metadata->last_gc_run();
@@ -29,9 +18,9 @@ int show_last_run(const Invocation& inv, Lab& lab) {
         return exit_ok;
     }
     const auto& run = **last;
-    inv.out << "started " << utc_time(run.started_at) << "\n";
+    inv.out << "started " << format_utc(run.started_at) << "\n";
     if (run.finished_at)
-        inv.out << "finished " << utc_time(*run.finished_at) << ": "
+        inv.out << "finished " << format_utc(*run.finished_at) << ": "
                 << (run.succeeded ? "succeeded" : "failed") << "\n";
     else
         inv.out << "not finished (running, or the process stopped)\n";
@@ -148,8 +137,8 @@ int path_info_command(const Invocation& inv) {
                                                           operands->cache + "'"));
     const auto& p = **path;
     inv.out << "store path: " << p.store_path.full() << "\n"
-            << "pushed: " << utc_time(p.pushed_at) << "\n"
-            << "last read in the lab: " << utc_time(p.last_accessed_at) << "\n"
+            << "pushed: " << format_utc(p.pushed_at) << "\n"
+            << "last read in the lab: " << format_utc(p.last_accessed_at) << "\n"
             << "pinned: " << (p.pinned ? "yes" : "no") << "\n"
             << "references: " << p.references.size() << "\n";
     return exit_ok;
