@@ -1,5 +1,7 @@
 // Lab reads of narinfos, for GC's retention: a path read in the lab counts
-// as recently used (the edge's reads never reach the lab). Reads are counted
+// as recently used (the edge's reads never reach the lab). Only caches with
+// a retention count reads (routes/narinfo_routes.cpp): a retention set later
+// counts from the last push or counted read. Reads are counted
 // in memory, so a narinfo GET writes nothing to the database, and written in
 // batches by flush() (the server's maintenance thread calls it every minute,
 // before every GC run and at shutdown). A read not yet flushed when the

@@ -36,7 +36,9 @@ boost::asio::awaitable<http::Response> get_narinfo(LabContext& context, http::Re
     }
     if (!text)
         co_return http::problem_response(http::Problem::not_found, "no such path in this cache");
-    context.reads.record(cache->name, hash);
+    // Reads extend retention; without one nothing expires, so nothing to count.
+    if (cache->settings.retention_seconds > 0)
+        context.reads.record(cache->name, hash);
     co_return http::Response::text(http::Status::ok, std::move(*text), narinfo_content_type);
 }
 
