@@ -408,7 +408,7 @@ TEST_CASE("fsck: pending outbox entries are reported, and repair drains them fir
     lab::CacheSettingsUpdate priority;
     priority.priority = 30;
     REQUIRE(f.lab.metadata->update_cache("edge", priority));
-    REQUIRE(f.lab.metadata->destroy_cache("main").ok());
+    REQUIRE(f.lab.metadata->destroy_cache("main", 0).ok());
     f.create_cache("team", /*is_public=*/true, /*edge=*/true);
     auto pending = f.lab.metadata->pending_outbox(100).value();
     REQUIRE(pending.size() >= 3);

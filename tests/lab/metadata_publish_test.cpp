@@ -403,14 +403,14 @@ TEMPLATE_TEST_CASE("outbox: joining and leaving the edge, priority, destroy", "[
     CHECK(test::outbox_lines(*f.store) == removals);
     test::drain_outbox(*f.store);
 
-    REQUIRE(f.store->destroy_cache("main").ok()); // off the edge: nothing to remove
+    REQUIRE(f.store->destroy_cache("main", 0).ok()); // off the edge: nothing to remove
     CHECK(test::outbox_lines(*f.store).empty());
 
     f.create("main", test::edge_settings());
     REQUIRE(f.publish("main", f.narinfo("p", nar)).ok());
     REQUIRE(f.publish("main", f.narinfo("q", nar)).ok());
     test::drain_outbox(*f.store);
-    REQUIRE(f.store->destroy_cache("main").ok());
+    REQUIRE(f.store->destroy_cache("main", 0).ok());
     CHECK(test::outbox_lines(*f.store) == removals);
 }
 

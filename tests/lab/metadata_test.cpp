@@ -291,9 +291,9 @@ TEMPLATE_TEST_CASE("metadata: destroy removes the cache with its paths and stage
     REQUIRE(
         store->stage_upload("main", "nar/a.nar", nar.manifest_hash, std::chrono::hours(1)).ok());
 
-    REQUIRE(store->destroy_cache("main").ok());
+    REQUIRE(store->destroy_cache("main", 0).ok());
     CHECK(store->get_cache("main").value() == std::nullopt);
-    CHECK(store->destroy_cache("main").error().code == ErrorCode::not_found);
+    CHECK(store->destroy_cache("main", 0).error().code == ErrorCode::not_found);
     CHECK(db.scalar("SELECT count(*) FROM paths") == "0");
     CHECK(db.scalar("SELECT count(*) FROM path_references") == "0");
     CHECK(db.scalar("SELECT count(*) FROM staged_uploads") == "0");

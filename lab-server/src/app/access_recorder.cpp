@@ -42,12 +42,4 @@ Result<void> AccessRecorder::flush(MetadataStore& metadata, UnixTime now) {
     return {};
 }
 
-std::size_t AccessRecorder::pending() const {
-    std::lock_guard lock(mutex_);
-    std::size_t count = 0;
-    for (const auto& [cache, hashes] : reads_)
-        count += hashes.size();
-    return count;
-}
-
 } // namespace nixedge::lab

@@ -24,11 +24,10 @@ class AccessRecorder {
     // Writes the reads recorded so far as read at `now`; on failure they are
     // kept for the next flush.
     Result<void> flush(MetadataStore& metadata, UnixTime now);
-    std::size_t pending() const;
 
   private:
     using Reads = std::map<std::string, std::set<std::string>, std::less<>>;
-    mutable std::mutex mutex_;
+    std::mutex mutex_;
     Reads reads_;
 };
 

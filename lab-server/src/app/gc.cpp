@@ -140,7 +140,6 @@ class GcRunner {
             if (!removal)
                 return removal.error();
             report_.paths_removed += removal->removed.size();
-            report_.paths_removed_by_cache[cache.name] += removal->removed.size();
             for (const auto& kept : removal->kept)
                 ++report_.paths_kept[reason_kind(kept.reason)];
             progress("paths", report_.paths_removed);

@@ -54,7 +54,6 @@ struct GcOptions {
 struct GcReport {
     std::uint64_t staged_expired = 0;
     std::uint64_t paths_removed = 0;
-    std::map<std::string, std::uint64_t> paths_removed_by_cache;
     // Expired paths kept, by reason ("referenced by a kept path", "pinned", ...).
     std::map<std::string, std::uint64_t> paths_kept;
     std::uint64_t nars_deleted = 0;

@@ -324,7 +324,10 @@ int cache_destroy(const Invocation& inv) {
     auto lab = open_lab(inv.config);
     if (!lab)
         return report_failure(inv.err, lab.error());
-    if (auto ok = lab->metadata->destroy_cache(cache_name(inv)); !ok)
+    // An edge cache's NARs stay in the sync plan for the GC grace period, as
+    // for any removed path (an edge may still serve its narinfos).
+    const auto edge_keep_until = system_clock_now() + inv.config.gc.orphan_grace.count();
+    if (auto ok = lab->metadata->destroy_cache(cache_name(inv), edge_keep_until); !ok)
         return report_failure(inv.err, ok.error());
     write_bucket_changes(*lab, inv.err);
     return exit_ok;

@@ -285,7 +285,7 @@ class MetadataStore {
     // the removal of its edge objects. NARs and chunks stay for GC; those of
     // a cache on the edge stay in the sync plan until edge_keep_until (see
     // PathRemovalRules).
-    virtual Result<void> destroy_cache(std::string_view name, UnixTime edge_keep_until = 0) = 0;
+    virtual Result<void> destroy_cache(std::string_view name, UnixTime edge_keep_until) = 0;
 
     virtual Result<void> add_cache_key(std::string_view cache, const SecretKey& key,
                                        KeyState state) = 0;
