@@ -242,7 +242,7 @@ TEST_CASE("server: GET, HEAD, 404, 405 and bad targets over one kept-alive conne
     res = c.read_response();
     REQUIRE(res);
     CHECK(res->status == 404);
-    CHECK(nlohmann::json::parse(res->body)["code"] == "not_found");
+    CHECK(nlohmann::json::parse(res->body)["error"] == "not_found");
 
     REQUIRE(c.send("DELETE /main/nix-cache-info HTTP/1.1\r\nHost: t\r\n\r\n"));
     res = c.read_response();
@@ -250,7 +250,7 @@ TEST_CASE("server: GET, HEAD, 404, 405 and bad targets over one kept-alive conne
     CHECK(res->status == 405);
     CHECK(res->header("allow") == "GET, HEAD");
     auto body = nlohmann::json::parse(res->body);
-    CHECK(body["code"] == "method_not_allowed");
+    CHECK(body["error"] == "method_not_allowed");
     CHECK(body["error"] == "Method Not Allowed");
 
     for (const char* target : {"/main/../main/nix-cache-info", "/main/%2e%2e/nix-cache-info",
@@ -353,7 +353,7 @@ TEST_CASE("server: Expect 100-continue, rejected before reading: no 100 Continue
     auto res = c.read_response();
     REQUIRE(res);
     CHECK(res->status == 401);
-    CHECK(nlohmann::json::parse(res->body)["code"] == "unauthorized");
+    CHECK(nlohmann::json::parse(res->body)["error"] == "unauthorized");
     CHECK(res->header("connection") == "close");
     // The body was never asked for: the connection ends rather than wait for it.
     CHECK(c.wait_closed(5s));
@@ -568,7 +568,7 @@ TEST_CASE("server: header over the limit gets 431", "[http]") {
     auto res = c.read_response();
     REQUIRE(res);
     CHECK(res->status == 431);
-    CHECK(nlohmann::json::parse(res->body)["code"] == "header_too_large");
+    CHECK(nlohmann::json::parse(res->body)["error"] == "header_too_large");
     CHECK(c.wait_closed(5s));
     // Just under the limit is fine.
     RawClient ok(t.port());
@@ -589,7 +589,7 @@ TEST_CASE("server: body over the route's cap gets 413", "[http]") {
         auto res = c.read_response();
         REQUIRE(res);
         CHECK(res->status == 413);
-        CHECK(nlohmann::json::parse(res->body)["code"] == "payload_too_large");
+        CHECK(nlohmann::json::parse(res->body)["error"] == "payload_too_large");
         CHECK(c.wait_closed(5s));
     }
     {

@@ -199,12 +199,14 @@ TEST_CASE("route table: bad patterns and overlapping routes are refused", "[http
     CHECK(r.match(Verb::get, "/main/x.narinfo").route->name == "narinfo");
 }
 
-TEST_CASE("error bodies: codes, reason phrases, internal details hidden", "[http]") {
+TEST_CASE(
+    "error bodies: Attic's shape (status code, stable name, message), internal details hidden",
+    "[http]") {
     auto res = error_response(make_error(ErrorCode::invalid_narinfo, "line 3: no NarHash"));
     CHECK(res.status == Status::bad_request);
     auto body = nlohmann::json::parse(res.body);
-    CHECK(body["code"] == "invalid_narinfo");
-    CHECK(body["error"] == "Bad Request");
+    CHECK(body["error"] == "invalid_narinfo");
+    CHECK(body["code"] == 400);
     CHECK(body["message"] == "line 3: no NarHash");
     CHECK(res.headers[boost::beast::http::field::content_type] == "application/json");
     CHECK(res.log_detail.empty());
@@ -214,8 +216,8 @@ TEST_CASE("error bodies: codes, reason phrases, internal details hidden", "[http
     CHECK(internal.status == Status::internal_server_error);
     CHECK(internal.body.find("/var/lib") == std::string::npos);
     body = nlohmann::json::parse(internal.body);
-    CHECK(body["code"] == "internal");
-    CHECK(body["error"] == "Internal Server Error");
+    CHECK(body["error"] == "internal");
+    CHECK(body["code"] == 500);
     CHECK(internal.log_detail.find("/var/lib/nixedge/chunks/ab/cd") != std::string::npos);
 
     CHECK(error_status(ErrorCode::limit_exceeded) == Status::payload_too_large);
@@ -225,8 +227,8 @@ TEST_CASE("error bodies: codes, reason phrases, internal details hidden", "[http
     auto forbidden = problem_response(Problem::forbidden, "token may not push to main");
     CHECK(forbidden.status == Status::forbidden);
     body = nlohmann::json::parse(forbidden.body);
-    CHECK(body["code"] == "forbidden");
-    CHECK(body["error"] == "Forbidden");
+    CHECK(body["error"] == "forbidden");
+    CHECK(body["code"] == 403);
     CHECK(body["message"] == "token may not push to main");
     CHECK(problem_status(Problem::header_too_large) == Status::request_header_fields_too_large);
     CHECK(problem_status(Problem::conflict) == Status::conflict);
@@ -423,7 +425,7 @@ TEST_CASE("handlers are callable without sockets", "[http]") {
     res = testing::call(r, Verb::get, "/main/%2e%2e/x");
     REQUIRE(res);
     CHECK(res->status == Status::bad_request);
-    CHECK(nlohmann::json::parse(res->body)["code"] == "bad_request");
+    CHECK(nlohmann::json::parse(res->body)["error"] == "bad_request");
 }
 
 TEST_CASE("a throwing handler becomes a generic 500, detail kept for the log", "[http]") {
@@ -436,7 +438,7 @@ TEST_CASE("a throwing handler becomes a generic 500, detail kept for the log", "
     REQUIRE(res);
     CHECK(res->status == Status::internal_server_error);
     CHECK(res->body.find("/secret") == std::string::npos);
-    CHECK(nlohmann::json::parse(res->body)["code"] == "internal");
+    CHECK(nlohmann::json::parse(res->body)["error"] == "internal");
     CHECK(res->log_detail.find("/secret/path/db.sqlite") != std::string::npos);
 }
 
@@ -457,7 +459,7 @@ TEST_CASE("observability routes: healthz, readyz, metrics", "[http]") {
     REQUIRE(res);
     CHECK(res->status == Status::service_unavailable);
     auto body = nlohmann::json::parse(res->body);
-    CHECK(body["code"] == "service_unavailable");
+    CHECK(body["error"] == "service_unavailable");
     CHECK(body["down"] == nlohmann::json::array({"database"}));
     CHECK(body["message"] == "not ready: database unavailable");
     CHECK(res->body.find("/run/db.sock") == std::string::npos);

@@ -439,7 +439,7 @@ Readyz readyz(lab::http::Router& router) {
     Readyz r{res->status, {}};
     if (res->status != Status::ok) {
         auto body = nlohmann::json::parse(res->body);
-        CHECK(body["code"] == "service_unavailable");
+        CHECK(body["error"] == "service_unavailable");
         CHECK(res->body.find("rgw.lab.invalid") == std::string::npos); // details go to the log
         r.down = body["down"].get<std::vector<std::string>>();
     }

@@ -148,20 +148,20 @@ expect_readyz() { # status [down]
     python3 - "$2" "$tmp/body" <<'PY' || fail "not the /readyz body naming $2: $(cat "$tmp/body")"
 import json, sys
 body = json.load(open(sys.argv[2]))
-assert body["code"] == "service_unavailable", body
+assert body["error"] == "service_unavailable", body
 assert body["down"] == sys.argv[1].split(","), body
 PY
   fi
   [[ $(status_of "$url/healthz") == 200 ]] || fail "GET /healthz: $(cat "$tmp/body")"
 }
 
-# The body of a 503: JSON whose code is $1 and whose message says to retry.
+# The body of a 503: JSON whose error is $1 and whose message says to retry.
 check_unavailable_body() {
   python3 - "$1" "$tmp/body" <<'PY' || fail "not the JSON error body of a 503 for $1: $(cat "$tmp/body")"
 import json, sys
 body = json.load(open(sys.argv[2]))
-assert body["code"] == sys.argv[1], body
-assert body["error"] == "Service Unavailable", body
+assert body["error"] == sys.argv[1], body
+assert body["code"] == 503, body
 assert "unavailable" in body["message"] and "retry" in body["message"], body
 PY
 }

@@ -135,11 +135,10 @@ Status error_status(ErrorCode code) {
     return Status::internal_server_error;
 }
 
-std::string error_body(std::string_view code, Status status, std::string_view message) {
-    auto reason = boost::beast::http::obsolete_reason(status);
+std::string error_body(std::string_view name, Status status, std::string_view message) {
     nlohmann::json body = {
-        {"code", code},
-        {"error", std::string(reason.data(), reason.size())},
+        {"code", static_cast<unsigned>(status)},
+        {"error", name},
         {"message", message},
     };
     return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -1,8 +1,9 @@
 // The one place that turns errors into HTTP answers. Every error body is
+// Attic's (server/src/error.rs), so the `attic` CLI shows our messages:
 //
-//     {"code": "<stable name>", "error": "<reason phrase>", "message": "<detail>"}
+//     {"code": <HTTP status>, "error": "<stable name>", "message": "<detail>"}
 //
-// `code` is nixedge::ErrorCode's name, or a Problem's for HTTP-level errors
+// `error` is nixedge::ErrorCode's name, or a Problem's for HTTP-level errors
 // that have no core code (unauthorized, not_found, conflict, ...). Internal
 // errors become a generic 500 whose detail goes to the log only (no paths,
 // no SQL, no bucket keys leak to clients).
@@ -45,7 +46,7 @@ Status problem_status(Problem problem);
 Status error_status(ErrorCode code);
 
 // The JSON error body.
-std::string error_body(std::string_view code, Status status, std::string_view message);
+std::string error_body(std::string_view name, Status status, std::string_view message);
 
 Response problem_response(Problem problem, std::string message);
 // 500: the client gets a generic message; the detail is kept in log_detail.
