@@ -126,8 +126,7 @@ Result<std::uint64_t> required_u64(const Json& object, const char* name) {
 }
 
 // The first failure among several parsed fields, if any.
-template <class... Results>
-const Error* first_error(const Results&... results) {
+template <class... Results> const Error* first_error(const Results&... results) {
     const Error* found = nullptr;
     ((found = found != nullptr || results ? found : &results.error()), ...);
     return found;
@@ -181,7 +180,8 @@ Result<RetentionPeriodConfig> parse_retention(const Json& value) {
         if (!period.is_number_unsigned() ||
             period.get<std::uint64_t>() > std::numeric_limits<std::uint32_t>::max())
             return bad("'retention_period': Period is not a number of seconds (0..2^32-1)");
-        return RetentionPeriodConfig{false, static_cast<std::uint32_t>(period.get<std::uint64_t>())};
+        return RetentionPeriodConfig{false,
+                                     static_cast<std::uint32_t>(period.get<std::uint64_t>())};
     }
     return bad(R"('retention_period' is neither "Global" nor {"Period": <seconds>})");
 }
@@ -244,7 +244,8 @@ Result<UploadPathInfo> parse_upload_path_info(std::string_view text) {
     auto ca = optional_string(*json, "ca");
     auto nar_hash = required_string(*json, "nar_hash");
     auto nar_size = required_u64(*json, "nar_size");
-    if (const auto* error = first_error(cache, hash, path, references, system, deriver, sigs, ca, nar_hash, nar_size))
+    if (const auto* error = first_error(cache, hash, path, references, system, deriver, sigs, ca,
+                                        nar_hash, nar_size))
         return *error;
     if (auto ok = check_store_hash(*hash); !ok)
         return ok.error();
@@ -400,7 +401,8 @@ Result<CacheConfig> parse_cache_config(std::string_view text) {
     auto upstream = optional_string_list(*json, "upstream_cache_key_names");
     auto edge = optional_bool(*json, "edge_enabled");
     auto upstream_references = optional_bool(*json, "allow_upstream_references");
-    if (const auto* error = first_error(substituter, api, public_key, is_public, store_dir, priority, upstream, edge, upstream_references))
+    if (const auto* error = first_error(substituter, api, public_key, is_public, store_dir,
+                                        priority, upstream, edge, upstream_references))
         return *error;
     config.substituter_endpoint = std::move(*substituter);
     config.api_endpoint = std::move(*api);

@@ -72,8 +72,8 @@ enum class UploadKind { uploaded, deduplicated };
 
 struct UploadPathResult {
     UploadKind kind = UploadKind::uploaded;
-    std::optional<std::uint64_t> file_size;      // absent when null
-    std::optional<double> frac_deduplicated;     // 0..1; `null` when unknown
+    std::optional<std::uint64_t> file_size;  // absent when null
+    std::optional<double> frac_deduplicated; // 0..1; `null` when unknown
 };
 
 // Unknown kinds read as Uploaded (serde's DefaultOnError in Attic's client).

@@ -34,6 +34,7 @@ template <class Config, class Visitor> void visit_fields(Config& c, Visitor& v) 
     v("server.io_threads", c.server.io_threads, Range<std::uint32_t>{0, 256});
     v("server.worker_threads", c.server.worker_threads, Range<std::uint32_t>{0, 256});
     v("server.data_dir", c.server.data_dir);
+    v("server.public_url", c.server.public_url);
     v("server.limits.max_header_bytes", c.server.limits.max_header_bytes,
       Range<std::uint64_t>{1 * KiB, 1 * MiB});
     v("server.limits.max_narinfo_bytes", c.server.limits.max_narinfo_bytes,
@@ -519,11 +520,28 @@ void check_orphan_grace(const ServerConfig& config, std::vector<std::string>& er
                      "), else the edge could serve a narinfo whose chunks GC deleted");
 }
 
+// Clients are told URLs under it, so it ends with '/' like Attic's api-endpoint.
+void check_public_url(std::string& url, std::vector<std::string>& errors) {
+    if (url.empty())
+        return;
+    auto scheme_end = url.find("://");
+    bool http = url.starts_with("http://") || url.starts_with("https://");
+    if (!http || url.size() == scheme_end + 3 || url.find_first_of(" ?#") != std::string::npos) {
+        errors.push_back("server.public_url: " + in_quotes(url) +
+                         " is not an http:// or https:// URL without query, e.g. "
+                         "\"https://cache.example.org/\"");
+        return;
+    }
+    if (!url.ends_with('/'))
+        url += '/';
+}
+
 void check_and_resolve(ServerConfig& config, const Environment& env,
                        std::vector<std::string>& errors) {
     if (auto valid = validate_chunker_params(config.chunking.sizes); !valid)
         errors.push_back("chunking: " + valid.error().detail);
     resolve_data_dir(config, errors);
+    check_public_url(config.server.public_url, errors);
     config.storage.path = resolve_in(config.server.data_dir, config.storage.path);
     resolve_database(config, env, errors);
     check_revoked_token_ids(config, errors);

@@ -69,6 +69,10 @@ struct ServerConfig {
         std::uint32_t io_threads = 0;     // 0: one per core
         std::uint32_t worker_threads = 0; // CPU-heavy work (hashing, zstd); 0: one per core
         std::filesystem::path data_dir = "./nixedge-data";
+        // The URL clients reach this server at (behind an ingress: its public
+        // one), told to them as Attic's api_endpoint and, with the cache name,
+        // substituter_endpoint. Empty: "http://<the request's Host>/".
+        std::string public_url;
         Limits limits;
         Timeouts timeouts;
         bool operator==(const Server&) const = default;

@@ -44,6 +44,8 @@ std::string_view problem_name(Problem problem) {
         return "not_implemented";
     case Problem::service_unavailable:
         return "service_unavailable";
+    case Problem::cache_already_exists:
+        return "cache_already_exists";
     }
     return "internal";
 }
@@ -84,6 +86,8 @@ Status problem_status(Problem problem) {
         return Status::not_implemented;
     case Problem::service_unavailable:
         return Status::service_unavailable;
+    case Problem::cache_already_exists:
+        return Status::bad_request;
     }
     return Status::internal_server_error;
 }

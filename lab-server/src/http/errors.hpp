@@ -36,6 +36,8 @@ enum class Problem {
     internal,
     not_implemented,
     service_unavailable,
+    // Attic's CacheAlreadyExists, with Attic's status (400).
+    cache_already_exists,
 };
 
 std::string_view problem_name(Problem problem);

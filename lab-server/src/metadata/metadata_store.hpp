@@ -164,6 +164,17 @@ struct StagedUpload {
     UnixTime expires_at = 0;
 };
 
+// A path uploaded before its references (Attic's client uploads a closure in
+// any order), held as a staged upload under held_path_url until they arrive.
+struct HeldPath {
+    std::string url;
+    std::string narinfo; // signed, ready to publish
+};
+
+inline std::string held_path_url(std::string_view store_hash) {
+    return "held/" + std::string(store_hash);
+}
+
 // ---- published paths ----
 
 struct PathRecord {
@@ -346,6 +357,14 @@ class MetadataStore {
                                                             std::string_view url) = 0;
     // Removes uploads expired at `now`; returns how many.
     virtual Result<std::size_t> expire_staged(UnixTime now) = 0;
+    // Holds a signed narinfo whose references are not all in the cache yet:
+    // staged (replacing an earlier hold) under held_path_url(its hash) with
+    // the NAR its URL names, until now + ttl. Publish it with publish_path
+    // and that URL as staged_url.
+    virtual Result<void> hold_path(std::string_view cache, const NarInfo& narinfo,
+                                   std::chrono::seconds ttl) = 0;
+    // The cache's held paths that have not expired.
+    virtual Result<std::vector<HeldPath>> held_paths(std::string_view cache) = 0;
 
     // -- publishing --
     // ONE transaction: the path row, its references, the consumed staged

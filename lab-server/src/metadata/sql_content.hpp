@@ -602,6 +602,49 @@ template <class Pool>
 Result<StagedUpload>
 SqlMetadataStore<Pool>::stage_upload(std::string_view cache, std::string_view url,
                                      const Sha256Digest& manifest_hash, std::chrono::seconds ttl) {
+    return stage(cache, url, manifest_hash, ttl, std::nullopt);
+}
+
+template <class Pool>
+Result<void> SqlMetadataStore<Pool>::hold_path(std::string_view cache, const NarInfo& narinfo,
+                                               std::chrono::seconds ttl) {
+    auto manifest_hash = parse_nar_url(narinfo.url);
+    if (!manifest_hash)
+        return make_error(ErrorCode::invalid_argument,
+                          "a held path's URL must name a manifest: " + narinfo.url);
+    auto staged = stage(cache, held_path_url(narinfo.store_path.hash), *manifest_hash, ttl,
+                        serialize_narinfo(narinfo));
+    if (!staged)
+        return staged.error();
+    return {};
+}
+
+template <class Pool>
+Result<std::vector<HeldPath>> SqlMetadataStore<Pool>::held_paths(std::string_view cache) {
+    const auto now = clock_();
+    return pool_.read([&](auto& c) -> Result<std::vector<HeldPath>> {
+        auto q = c.query("SELECT s.url, s.held_narinfo FROM staged_uploads s "
+                         "JOIN caches c ON c.id = s.cache_id "
+                         "WHERE c.name = ? AND s.held_narinfo IS NOT NULL AND s.expires_at > ? "
+                         "ORDER BY s.created_at, s.url",
+                         cache, now);
+        std::vector<HeldPath> held;
+        for (;;) {
+            auto row = q.step();
+            if (!row)
+                return row.error();
+            if (!*row)
+                return held;
+            held.push_back({q.text(0), q.text(1)});
+        }
+    });
+}
+
+template <class Pool>
+Result<StagedUpload> SqlMetadataStore<Pool>::stage(std::string_view cache, std::string_view url,
+                                                   const Sha256Digest& manifest_hash,
+                                                   std::chrono::seconds ttl,
+                                                   const std::optional<std::string>& held_narinfo) {
     if (url.empty() || ttl.count() <= 0)
         return make_error(ErrorCode::invalid_argument, "a staged upload needs a URL and a TTL");
     const auto now = clock_();
@@ -623,11 +666,12 @@ SqlMetadataStore<Pool>::stage_upload(std::string_view cache, std::string_view ur
             return replaced_manifest.error();
         // Nix retries an upload under the same URL: the newest one stands.
         auto staged = c.run("INSERT INTO staged_uploads "
-                            "(cache_id, url, manifest_hash, created_at, expires_at) "
-                            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (cache_id, url) DO UPDATE SET "
+                            "(cache_id, url, manifest_hash, created_at, expires_at, held_narinfo) "
+                            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (cache_id, url) DO UPDATE SET "
                             "manifest_hash = excluded.manifest_hash, "
-                            "created_at = excluded.created_at, expires_at = excluded.expires_at",
-                            row->id, url, key, now, now + ttl.count());
+                            "created_at = excluded.created_at, expires_at = excluded.expires_at, "
+                            "held_narinfo = excluded.held_narinfo",
+                            row->id, url, key, now, now + ttl.count(), held_narinfo);
         if (!staged)
             return staged.error();
         if (*replaced_manifest)

@@ -51,6 +51,9 @@ template <class Pool> class SqlMetadataStore : public MetadataStore {
     Result<std::optional<StagedUpload>> find_staged(std::string_view cache,
                                                     std::string_view url) override;
     Result<std::size_t> expire_staged(UnixTime now) override;
+    Result<void> hold_path(std::string_view cache, const NarInfo& narinfo,
+                           std::chrono::seconds ttl) override;
+    Result<std::vector<HeldPath>> held_paths(std::string_view cache) override;
 
     Result<PublishOutcome> publish_path(std::string_view cache, const NarInfo& narinfo,
                                         std::optional<std::string_view> staged_url) override;
@@ -119,6 +122,10 @@ template <class Pool> class SqlMetadataStore : public MetadataStore {
     // concurrent pushes writing NAR rows do not fail each other's
     // serialization. Best effort: GC heals a used NAR it finds unused.
     void note_nar_use(const std::string& manifest_hash, std::optional<UnixTime> unused_since);
+    // stage_upload, and hold_path with the narinfo to hold.
+    Result<StagedUpload> stage(std::string_view cache, std::string_view url,
+                               const Sha256Digest& manifest_hash, std::chrono::seconds ttl,
+                               const std::optional<std::string>& held_narinfo);
 
     Clock clock_;
     // A chunk claim older than this is presumed dead and may be taken over.

@@ -242,12 +242,22 @@ CREATE TABLE gc_runs (
 );
 )sql";
 
-constexpr std::array<Migration, 5> migrations{{
+constexpr const char* held_paths = R"sql(
+-- Attic's client uploads a closure in any order, and a path is published only
+-- once its references are in the cache: until then it is held here, as a
+-- staged upload (so its NAR is protected and it expires like one) with the
+-- signed narinfo to publish.
+ALTER TABLE staged_uploads ADD COLUMN held_narinfo TEXT;
+CREATE INDEX staged_uploads_held ON staged_uploads (cache_id) WHERE held_narinfo IS NOT NULL;
+)sql";
+
+constexpr std::array<Migration, 6> migrations{{
     {1, "caches and their signing keys", caches_and_keys},
     {2, "chunks, NARs and their chunk lists, NAR listings", chunks_and_nars},
     {3, "staged uploads, published paths and their references", staged_uploads_and_paths},
     {4, "the outbox of bucket writes", outbox},
     {5, "garbage collection: unused since, deletion marks, last run", garbage_collection},
+    {6, "paths held until their references arrive (Attic's upload-path)", held_paths},
 }};
 
 constexpr const char* create_schema_migrations = R"sql(

@@ -54,4 +54,20 @@ Result<Cache> authorize(LabContext& context, http::Request& request, std::string
     return std::move(*cache);
 }
 
+Result<void> authorize_creation(LabContext& context, http::Request& request,
+                                std::string_view cache_name) {
+    auto token = token_from_authorization(request.header("Authorization"));
+    if (!token)
+        return make_error(ErrorCode::unauthorized, "authentication required");
+    auto permissions = token_permissions(context, request, token, cache_name);
+    if (!permissions)
+        return permissions.error();
+    if (!permissions->has(Permission::create_cache))
+        return make_error(ErrorCode::forbidden,
+                          "the token does not allow " +
+                              std::string(claim_letter(Permission::create_cache)) + " on cache '" +
+                              std::string(cache_name) + "'");
+    return {};
+}
+
 } // namespace nixedge::lab

@@ -21,4 +21,10 @@ namespace nixedge::lab {
 Result<Cache> authorize(LabContext& context, http::Request& request, std::string_view cache_name,
                         Permission permission);
 
+// Whether the request may create a cache of that name (which need not exist,
+// and whose existence is not looked at): unauthorized without a token or
+// with a bad one, forbidden without the cc permission.
+Result<void> authorize_creation(LabContext& context, http::Request& request,
+                                std::string_view cache_name);
+
 } // namespace nixedge::lab

@@ -20,4 +20,9 @@ Result<std::optional<Cache>> CacheDirectory::find(const std::string& name) {
     return found;
 }
 
+void CacheDirectory::forget(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    entries_.erase(name);
+}
+
 } // namespace nixedge::lab

@@ -23,6 +23,8 @@ class CacheDirectory {
 
     // nullopt: no such cache (also remembered, for max_age).
     Result<std::optional<Cache>> find(const std::string& name);
+    // After this process changed the cache: the next find reads it again.
+    void forget(const std::string& name);
 
   private:
     struct Entry {

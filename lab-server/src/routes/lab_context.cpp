@@ -53,6 +53,24 @@ Result<LabMetrics> LabMetrics::register_in(http::Metrics& metrics) {
     return m;
 }
 
+void LabMetrics::count_ingest(const IngestStats& stats) const {
+    nars_ingested->inc();
+    chunks_stored->inc(static_cast<double>(stats.new_chunks));
+    chunks_deduplicated->inc(static_cast<double>(stats.deduplicated_chunks));
+    stored_bytes->inc(static_cast<double>(stats.new_stored_bytes));
+    deduplicated_bytes->inc(static_cast<double>(stats.deduplicated_raw_bytes));
+}
+
+NarUploadOptions LabContext::upload_options() const {
+    const auto& config = lab.config;
+    NarUploadOptions options;
+    options.ingest.chunking = config.chunking.sizes;
+    options.zstd_level = config.chunking.zstd_level;
+    options.executor = chunk_executor.get();
+    options.max_in_flight = 2 * std::size_t{chunk_executor->threads()};
+    return options;
+}
+
 namespace {
 
 // The storage gauges read one query's totals, at most once a second however

@@ -7,6 +7,7 @@
 #include "auth/token.hpp"
 #include "http/metrics.hpp"
 #include "ingest/chunk_executor.hpp"
+#include "ingest/nar_upload.hpp"
 #include "outbox/outbox_drainer.hpp"
 #include "routes/cache_directory.hpp"
 #include "routes/narinfo_cache.hpp"
@@ -32,6 +33,8 @@ struct LabMetrics {
     http::Gauge* gc_last_success = nullptr;    // unix time this process's last GC succeeded
 
     static Result<LabMetrics> register_in(http::Metrics& metrics);
+    // One NAR upload ingested, whatever the protocol.
+    void count_ingest(const IngestStats& stats) const;
 };
 
 struct LabContext {
@@ -51,6 +54,10 @@ struct LabContext {
     AccessRecorder reads;
 
     static Result<std::unique_ptr<LabContext>> create(Lab& lab, http::Metrics& metrics);
+
+    // How every upload is ingested: the configured chunking and zstd level,
+    // on the shared chunk executor.
+    NarUploadOptions upload_options() const;
 };
 
 } // namespace nixedge::lab

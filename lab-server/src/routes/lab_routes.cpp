@@ -22,7 +22,8 @@ Result<std::shared_ptr<http::Router>> make_lab_router(LabContext& context,
                                                       std::shared_ptr<http::Metrics> metrics,
                                                       http::ProbeCacheOptions readiness) {
     auto router = std::make_shared<http::Router>();
-    for (auto add : {add_cache_info_routes, add_narinfo_routes, add_nar_routes, add_listing_routes})
+    for (auto add : {add_cache_info_routes, add_narinfo_routes, add_nar_routes, add_listing_routes,
+                     add_attic_cache_routes, add_attic_push_routes})
         if (auto added = add(*router, context); !added)
             return added.error();
     auto check = http::cached_readiness(backend_probes(context.lab), std::move(readiness));

@@ -5,7 +5,10 @@
 //   narinfo_routes.cpp     GET  /{cache}/{hash}.narinfo   PUT: Nix's publish step
 //   nar_routes.cpp         GET  /{cache}/nar/{file}       (Range, HEAD)  PUT: Nix's NAR upload
 //   listing_routes.cpp     GET  /{cache}/{hash}.ls        PUT: accepted, the server makes its own
-//   http/observability     GET  /metrics /healthz /readyz (probing backend_probes)
+//   attic_cache_routes.cpp GET|POST|PATCH|DELETE /_api/v1/cache-config/{cache}, GET
+//   /{cache}/attic-cache-info attic_push_routes.cpp  POST /_api/v1/get-missing-paths, PUT
+//   /_api/v1/upload-path http/observability     GET  /metrics /healthz /readyz (probing
+//   backend_probes)
 #pragma once
 
 #include "http/metrics.hpp"
@@ -22,6 +25,8 @@ Result<void> add_cache_info_routes(http::Router& router, LabContext& context);
 Result<void> add_narinfo_routes(http::Router& router, LabContext& context);
 Result<void> add_nar_routes(http::Router& router, LabContext& context);
 Result<void> add_listing_routes(http::Router& router, LabContext& context);
+Result<void> add_attic_cache_routes(http::Router& router, LabContext& context);
+Result<void> add_attic_push_routes(http::Router& router, LabContext& context);
 
 // What /readyz asks, each at most once per ProbeCacheOptions::max_age:
 // "database" (MetadataStore::ping) and "storage" (whether the bucket's layout

@@ -171,16 +171,6 @@ boost::asio::awaitable<http::Response> get_nar(LabContext& context, http::Reques
     co_return serve_manifest(context, req, *hash, std::move(**manifest));
 }
 
-NarUploadOptions upload_options(const LabContext& context) {
-    const auto& config = context.lab.config;
-    NarUploadOptions options;
-    options.ingest.chunking = config.chunking.sizes;
-    options.zstd_level = config.chunking.zstd_level;
-    options.executor = context.chunk_executor.get();
-    options.max_in_flight = 2 * std::size_t{context.chunk_executor->threads()};
-    return options;
-}
-
 boost::asio::awaitable<http::Response> put_nar(LabContext& context, http::Request& req) {
     auto cache = authorize(context, req, req.param("cache"), Permission::push);
     if (!cache)
@@ -191,16 +181,11 @@ boost::asio::awaitable<http::Response> put_nar(LabContext& context, http::Reques
         co_return http::error_response(compression.error());
     const auto& config = context.lab.config;
     auto ingested =
-        co_await ingest_upload(req.body(), req.workers(), *compression, upload_options(context),
+        co_await ingest_upload(req.body(), req.workers(), *compression, context.upload_options(),
                                {*context.lab.metadata, *context.lab.storage});
     if (!ingested)
         co_return http::error_response(ingested.error());
-    const auto& stats = ingested->staged.stats;
-    context.metrics.nars_ingested->inc();
-    context.metrics.chunks_stored->inc(static_cast<double>(stats.new_chunks));
-    context.metrics.chunks_deduplicated->inc(static_cast<double>(stats.deduplicated_chunks));
-    context.metrics.stored_bytes->inc(static_cast<double>(stats.new_stored_bytes));
-    context.metrics.deduplicated_bytes->inc(static_cast<double>(stats.deduplicated_raw_bytes));
+    context.metrics.count_ingest(ingested->staged.stats);
     auto staged = co_await req.workers().run([&] {
         return context.lab.metadata->stage_upload(cache->name, url, ingested->nar.manifest_hash,
                                                   config.uploads.staged_upload_timeout);

@@ -12,6 +12,7 @@
 #include "nixedge/bucket_layout.hpp"
 #include "nixedge/narinfo.hpp"
 #include "nixedge/store_path.hpp"
+#include "push/held_paths.hpp"
 #include "push/publish.hpp"
 
 namespace nixedge::lab {
@@ -116,6 +117,10 @@ Result<PublishOutcome> publish(LabContext& context, const Cache& cache, const Na
     auto outcome = metadata.publish_path(cache.name, *info, nar->staged_url);
     if (!outcome)
         return outcome.error();
+    // Paths an Attic client uploaded before this one may have waited for it.
+    // Failing to look is no failure of this push: the next publish looks again.
+    if (*outcome == PublishOutcome::published)
+        (void)release_held_paths(metadata, cache);
     if (auto drained = context.drainer.drain(); !drained)
         return Error{drained.error().code,
                      "published, but the bucket could not be updated: " + drained.error().detail};
