@@ -64,9 +64,9 @@ attic::CacheConfig cache_config(const LabContext& context, const http::Request& 
 Result<void> check_store_dir(const std::optional<std::string>& store_dir) {
     if (!store_dir || *store_dir == attic::default_store_dir)
         return {};
-    return make_error(ErrorCode::invalid_argument,
-                      "store_dir '" + *store_dir + "' is not supported: caches serve " +
-                          std::string(attic::default_store_dir));
+    return make_error(ErrorCode::invalid_argument, "store_dir '" + *store_dir +
+                                                       "' is not supported: caches serve " +
+                                                       std::string(attic::default_store_dir));
 }
 
 Result<void> check_upstream_key_names(const std::vector<std::string>& names) {
@@ -118,7 +118,8 @@ Result<void> rotate_key(MetadataStore& metadata, const Cache& cache,
         return added;
     for (const auto& existing : cache.keys)
         if (existing.state == KeyState::active)
-            if (auto ok = metadata.set_cache_key_state(cache.name, existing.name, KeyState::retiring);
+            if (auto ok =
+                    metadata.set_cache_key_state(cache.name, existing.name, KeyState::retiring);
                 !ok)
                 return ok;
     return {};
@@ -262,8 +263,7 @@ boost::asio::awaitable<http::Response> configure_cache(LabContext& context, http
         co_return http::error_response(
             make_error(ErrorCode::invalid_argument, "no modifiable fields were set"));
     if (config->retention_period) {
-        auto allowed =
-            authorize(context, req, cache->name, Permission::configure_cache_retention);
+        auto allowed = authorize(context, req, cache->name, Permission::configure_cache_retention);
         if (!allowed)
             co_return http::error_response(allowed.error());
     }

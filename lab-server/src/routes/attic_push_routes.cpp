@@ -179,9 +179,8 @@ boost::asio::awaitable<http::Response> upload_path(LabContext& context, http::Re
     auto options = context.upload_options();
     options.expected_nar_hash = info->nar_hash.digest;
     options.expected_nar_size = info->nar_size;
-    auto ingested =
-        co_await ingest_upload(req.body(), req.workers(), UploadCompression::none, options,
-                               {*context.lab.metadata, *context.lab.storage});
+    auto ingested = co_await ingest_upload(req.body(), req.workers(), UploadCompression::none,
+                                           options, {*context.lab.metadata, *context.lab.storage});
     if (!ingested)
         co_return http::error_response(ingested.error());
     context.metrics.count_ingest(ingested->staged.stats);
@@ -198,10 +197,10 @@ boost::asio::awaitable<http::Response> upload_path(LabContext& context, http::Re
 } // namespace
 
 Result<void> add_attic_push_routes(http::Router& router, LabContext& context) {
-    if (auto added = router.add(
-            {http::Verb::post}, "/_api/v1/get-missing-paths", "attic-missing-paths",
-            [&context](http::Request& req) { return get_missing_paths(context, req); },
-            {.body_limit = max_missing_paths_request_bytes});
+    if (auto added =
+            router.add({http::Verb::post}, "/_api/v1/get-missing-paths", "attic-missing-paths",
+                       [&context](http::Request& req) { return get_missing_paths(context, req); },
+                       {.body_limit = max_missing_paths_request_bytes});
         !added)
         return added;
     const auto& limits = context.lab.config.server.limits;
