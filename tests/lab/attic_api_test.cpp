@@ -71,8 +71,7 @@ lab::attic::UploadPathInfo upload_info(const std::string& cache, const StorePath
 
 Result<lab::http::testing::CallResult> upload(LabFixture& f, const std::string& token,
                                               const lab::attic::UploadPathInfo& info,
-                                              const std::string& nar,
-                                              InfoIn where = InfoIn::header,
+                                              const std::string& nar, InfoIn where = InfoIn::header,
                                               bool chunked = true) {
     auto json = lab::attic::serialize(info);
     AtticCall request{token, nar, {}, chunked};
@@ -170,7 +169,8 @@ TEST_CASE("attic api: wire types read what Attic's client writes and write what 
     CHECK_FALSE(config->keypair->generate);
     CHECK(config->keypair->secret_key == "k-1:AAAA");
     CHECK(config->retention_period->seconds == 3600);
-    CHECK(lab::attic::parse_cache_config(R"({"retention_period":"Global"})")->retention_period->global);
+    CHECK(lab::attic::parse_cache_config(R"({"retention_period":"Global"})")
+              ->retention_period->global);
     CHECK_FALSE(lab::attic::parse_cache_config(R"({"retention_period":{"Period":-1}})"));
     CHECK_FALSE(lab::attic::parse_cache_config(R"({"keypair":"Later"})"));
     CHECK_FALSE(lab::attic::parse_cache_config(R"({"priority":"high"})"));
@@ -194,7 +194,8 @@ TEST_CASE("attic api: create, info, configure and destroy a cache as `attic cach
     REQUIRE(anonymous);
     CHECK(anonymous->status == Status::unauthorized);
     auto pull_only = f.token({{"main", Permission::pull}});
-    auto refused = attic_call(f, Verb::post, config_url, {pull_only, std::string(attic_create_body)});
+    auto refused =
+        attic_call(f, Verb::post, config_url, {pull_only, std::string(attic_create_body)});
     REQUIRE(refused);
     CHECK(refused->status == Status::forbidden);
     CHECK(api_error(*refused).error == "forbidden");
@@ -251,8 +252,8 @@ TEST_CASE("attic api: create, info, configure and destroy a cache as `attic cach
     // Retention needs cq besides cr, as in Attic.
     const std::string retention = R"({"retention_period":{"Period":86400}})";
     CHECK(attic_call(f, Verb::patch, config_url, {admin, retention})->status == Status::forbidden);
-    auto keeper = f.token({{"main", Permission::configure_cache},
-                           {"main", Permission::configure_cache_retention}});
+    auto keeper = f.token(
+        {{"main", Permission::configure_cache}, {"main", Permission::configure_cache_retention}});
     CHECK(attic_call(f, Verb::patch, config_url, {keeper, retention})->status == Status::ok);
     CHECK(body_json(*attic_call(f, Verb::get, config_url, {admin}))["retention_period"] ==
           Json{{"Period", 86400}});
@@ -425,8 +426,7 @@ TEST_CASE("attic api: upload-path takes the info as a body preamble, with or wit
     CHECK(served_nar(f, "main", pusher, path) == nar);
 }
 
-TEST_CASE("attic api: upload-path refuses bad info and bad NARs and publishes nothing",
-          "[attic]") {
+TEST_CASE("attic api: upload-path refuses bad info and bad NARs and publishes nothing", "[attic]") {
     LabFixture f;
     f.create_cache("main");
     auto pusher = f.token({{"main", Permission::push}, {"main", Permission::pull}});

@@ -1,6 +1,7 @@
 // MetadataStore on SQLite and PostgreSQL: publishing (one transaction, immutable narinfos), the
 // queries of the read path, GC inputs and the outbox.
 #include "metadata_support.hpp"
+#include "push/held_paths.hpp"
 
 #include <algorithm>
 #include <thread>
@@ -534,4 +535,57 @@ TEMPLATE_TEST_CASE("outbox: one drain at a time across replicas", "[metadata]", 
         [] { return Result<void>(make_error(ErrorCode::storage_unavailable, "bucket down")); });
     REQUIRE_FALSE(failed.ok());
     CHECK(failed.error().code == ErrorCode::storage_unavailable);
+}
+
+TEMPLATE_TEST_CASE("held paths: held until their references arrive, then released in order",
+                   "[metadata]", test::SqliteBackend, test::PostgresBackend) {
+    Fixture<TestType> f;
+    f.create("main");
+    auto cache = f.store->get_cache("main").value().value();
+    const auto hour = std::chrono::hours(1);
+    auto base = test::record_nar(*f.store, {"base"});
+    auto middle = test::record_nar(*f.store, {"middle"});
+    auto top = test::record_nar(*f.store, {"top"});
+    auto base_info = f.narinfo("base", base);
+    auto middle_info = f.narinfo("middle", middle, {test::store_path("base")});
+    auto top_info = f.narinfo("top", top, {test::store_path("middle"), test::store_path("base")});
+
+    CHECK(publish_or_hold(*f.store, cache, top_info, hour).value() == Publication::held);
+    CHECK(publish_or_hold(*f.store, cache, middle_info, hour).value() == Publication::held);
+    auto held = f.store->held_paths("main");
+    REQUIRE(held);
+    REQUIRE(held->size() == 2);
+    auto top_hold =
+        std::ranges::find(*held, held_path_url(test::store_hash("top")), &HeldPath::url);
+    REQUIRE(top_hold != held->end());
+    CHECK(top_hold->narinfo == serialize_narinfo(top_info));
+    // A held NAR is protected like a staged one.
+    CHECK(f.store->get_nar(top.manifest_hash).value()->unused_since == std::nullopt);
+    CHECK(release_held_paths(*f.store, cache).value() == 0);
+    CHECK(f.store->narinfo("main", test::store_hash("top")).value() == std::nullopt);
+
+    CHECK(publish_or_hold(*f.store, cache, base_info, hour).value() == Publication::published);
+    CHECK(release_held_paths(*f.store, cache).value() == 2);
+    CHECK(f.store->narinfo("main", test::store_hash("top")).value() ==
+          std::optional<std::string>(serialize_narinfo(top_info)));
+    CHECK(f.store->held_paths("main").value().empty());
+    CHECK(f.count("staged_uploads") == "0");
+    // Again: the path is there, nothing is held.
+    CHECK(publish_or_hold(*f.store, cache, top_info, hour).value() == Publication::unchanged);
+
+    // A hold expires like a staged upload, and its NAR becomes unused.
+    auto lone = test::record_nar(*f.store, {"lone"});
+    auto lone_info = f.narinfo("lone", lone, {test::store_path("never")});
+    CHECK(publish_or_hold(*f.store, cache, lone_info, hour).value() == Publication::held);
+    f.clock.advance(3601);
+    CHECK(f.store->held_paths("main").value().empty());
+    CHECK(f.store->expire_staged(f.clock.now->load()).value() == 1);
+    CHECK(f.store->get_nar(lone.manifest_hash).value()->unused_since.has_value());
+
+    // A cache that takes upstream references publishes at once.
+    CacheSettings open;
+    open.allow_upstream_references = true;
+    f.create("open", open);
+    auto open_cache = f.store->get_cache("open").value().value();
+    CHECK(publish_or_hold(*f.store, open_cache, lone_info, hour).value() == Publication::published);
 }
