@@ -104,72 +104,12 @@ EOF
 
 # ---------------------------------------------------------------- lab server
 
-# Bytes the server stores for all its caches: chunk frames and manifests.
-stored_bytes() {
-  local bucket=$1/data/bucket
-  { find "$bucket/chunks" "$bucket/manifests" -type f -printf '%s\n' 2>/dev/null || true; } |
-    awk '{ s += $1 } END { printf "%d\n", s }'
-}
-nix_cache_bytes() { # a file:// cache's NAR files
-  { find "$1/nar" -type f -name '*.nar.zst' -printf '%s\n' 2>/dev/null || true; } |
-    awk '{ s += $1 } END { printf "%d\n", s }'
-}
+stored_bytes() { bucket_stored_bytes "$1/data/bucket"; }
 
 # ---------------------------------------------------------------- data
 
-valid_name() { [[ $1 =~ ^[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]*$ ]]; }
-
-# The closure: real files of /usr/lib and /usr/share, each directory (or file)
-# of /usr/lib/x86_64-linux-gnu, /usr/lib and /usr/share its own store path,
-# as packages are: one of at least $big_min_mb MB (the multi-chunk download
-# NAR), then the largest of those under $part_max_mb MB until the closure
-# holds $closure_mb MB (sizes as a NAR counts them: a hard-linked file once
-# per name). /usr/share/doc's per-package directories are the
-# narinfo set instead: many small store paths.
-part_max_mb=40
 prepare_data() {
-  local sizes=$T/usr-sizes multiarch
-  multiarch=/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
-  log "measuring /usr/lib and /usr/share"
-  for entry in "$multiarch"/* /usr/lib/* /usr/share/*; do
-    [[ ( -d $entry || -f $entry ) && ! -L $entry ]] || continue
-    [[ $entry != "$multiarch" && $entry != /usr/share/doc ]] || continue
-    valid_name "$(basename "$entry")" || continue
-    printf '%s\t%s\t%s\n' "$(du -sbl "$entry" 2>/dev/null | cut -f1)" "$entry" \
-      "$(du -sb "$entry" 2>/dev/null | cut -f1)"
-  done | sort -n >"$sizes"
-  # The download NAR by its distinct bytes, so its chunks are not repeats of a
-  # few hard-linked files.
-  big_src=$(awk -F'\t' -v min="$big_min_mb" '$1 >= min * 1e6 && $3 >= min * 1e6 { print $2; exit }' "$sizes")
-  [[ -n $big_src ]] || die "no directory of >= $big_min_mb MB under /usr/lib or /usr/share"
-  local want=$((closure_mb * 1000000)) have
-  have=$(awk -F'\t' -v p="$big_src" '$2 == p { print $1 }' "$sizes")
-  closure_src=("$big_src")
-  while IFS=$'\t' read -r size entry _; do
-    ((have >= want)) && break
-    ((size < part_max_mb * 1000000)) || continue
-    closure_src+=("$entry")
-    have=$((have + size))
-  done < <(sort -rn "$sizes")
-  ((have >= want)) || die "only $have bytes of /usr found for a $closure_mb MB closure"
-
-  log "adding ${#closure_src[@]} paths ($((have / 1000000)) MB) to a chroot store"
-  local start
-  start=$(now)
-  mapfile -t closure < <(nix_store --add "${closure_src[@]}")
-  big=${closure[0]}
-  log "  took $(elapsed "$start") s"
-  mkdir -p "$T/nars"
-  nar_files=()
-  local i=0
-  for path in "${closure[@]}"; do
-    nix-store --dump "$store$path" >"$T/nars/$i.nar" # the chroot store's file system
-    nar_files+=("$T/nars/$i.nar")
-    i=$((i + 1))
-  done
-  closure_bytes=$(stat -c %s "${nar_files[@]}" | awk '{ s += $1 } END { print s }')
-  big_bytes=$(stat -c %s "$T/nars/0.nar")
-
+  prepare_closure
   local docs=()
   for entry in /usr/share/doc/*; do
     valid_name "$(basename "$entry")" && docs+=("$entry")

@@ -128,17 +128,18 @@ cpu_seconds() { # user + system CPU time of a live process
   awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
 }
 
-# Server-side ingest of a `nix copy` push, from the server's access log: NAR
-# bytes received by NAR PUTs over the time the server spent on at least one
-# of them (the union of their [first byte, answer] intervals). Nix 2.8 has
-# each NAR in memory before its PUT, so the body arrives as fast as the
-# server takes it. Prints "MB/s seconds". access_log_ingest_rate LOG
-# [NAR_BYTES]: with NAR_BYTES, the rate is of those bytes rather than of the
-# bodies' (which are compressed when Nix compresses).
+# Server-side ingest of a push, from the server's access log: NAR bytes
+# received by uploads (route ROUTE: nar-upload, Nix's NAR PUT, by default) over
+# the time the server spent on at least one of them (the union of their
+# [first byte, answer] intervals). Nix 2.8 has each NAR in memory before its
+# PUT, so the body arrives as fast as the server takes it. Prints "MB/s
+# seconds". access_log_ingest_rate LOG [NAR_BYTES [ROUTE]]: with NAR_BYTES,
+# the rate is of those bytes rather than of the bodies' (which are compressed
+# when Nix compresses).
 access_log_ingest_rate() {
-  jq -R -r -s --arg nar_bytes "${2:-}" '
+  jq -R -r -s --arg nar_bytes "${2:-}" --arg route "${3:-nar-upload}" '
     [ split("\n")[] | (fromjson? // empty)
-      | select(.method == "PUT" and .route == "nar-upload" and .status < 300)
+      | select(.method == "PUT" and .route == $route and .status < 300)
       | ((.time[0:19] + "Z" | fromdateiso8601) + (.time[20:23] | tonumber) / 1000) as $t
       | { start: $t, end: ($t + .duration_ms / 1000), bytes: .bytes_in } ]
     | sort_by(.start) as $puts
@@ -150,4 +151,72 @@ access_log_ingest_rate() {
     | (if $nar_bytes == "" then ($puts | map(.bytes) | add // 0) else ($nar_bytes | tonumber) end) as $bytes
     | if $busy > 0 then "\($bytes / 1e6 / $busy) \($busy)" else "nan 0" end
   ' "$1"
+}
+
+# Bytes a server's bucket directory holds for all its caches: chunk frames
+# and manifests.
+bucket_stored_bytes() {
+  { find "$1/chunks" "$1/manifests" -type f -printf '%s\n' 2>/dev/null || true; } |
+    awk '{ s += $1 } END { printf "%d\n", s }'
+}
+nix_cache_bytes() { # a file:// cache's NAR files
+  { find "$1/nar" -type f -name '*.nar.zst' -printf '%s\n' 2>/dev/null || true; } |
+    awk '{ s += $1 } END { printf "%d\n", s }'
+}
+
+# ---------------------------------------------------------------- data
+
+valid_name() { [[ $1 =~ ^[A-Za-z0-9+_?=-][A-Za-z0-9+._?=-]*$ ]]; }
+
+# prepare_closure: real files of /usr/lib and /usr/share, each directory (or
+# file) of /usr/lib/x86_64-linux-gnu, /usr/lib and /usr/share its own store
+# path, as packages are: one of at least $big_min_mb MB (a multi-chunk NAR),
+# then the largest of those under $part_max_mb MB until the closure holds
+# $closure_mb MB (sizes as a NAR counts them: a hard-linked file once per
+# name), added to the chroot store. Sets closure (store paths, the big one
+# first), big, nar_files (each path's NAR, dumped), closure_bytes, big_src,
+# big_bytes.
+part_max_mb=40
+prepare_closure() {
+  local sizes=$T/usr-sizes multiarch
+  multiarch=/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
+  log "measuring /usr/lib and /usr/share"
+  for entry in "$multiarch"/* /usr/lib/* /usr/share/*; do
+    [[ ( -d $entry || -f $entry ) && ! -L $entry ]] || continue
+    [[ $entry != "$multiarch" && $entry != /usr/share/doc ]] || continue
+    valid_name "$(basename "$entry")" || continue
+    printf '%s\t%s\t%s\n' "$(du -sbl "$entry" 2>/dev/null | cut -f1)" "$entry" \
+      "$(du -sb "$entry" 2>/dev/null | cut -f1)"
+  done | sort -n >"$sizes"
+  # The download NAR by its distinct bytes, so its chunks are not repeats of a
+  # few hard-linked files.
+  big_src=$(awk -F'\t' -v min="$big_min_mb" '$1 >= min * 1e6 && $3 >= min * 1e6 { print $2; exit }' "$sizes")
+  [[ -n $big_src ]] || die "no directory of >= $big_min_mb MB under /usr/lib or /usr/share"
+  local want=$((closure_mb * 1000000)) have
+  have=$(awk -F'\t' -v p="$big_src" '$2 == p { print $1 }' "$sizes")
+  closure_src=("$big_src")
+  while IFS=$'\t' read -r size entry _; do
+    ((have >= want)) && break
+    ((size < part_max_mb * 1000000)) || continue
+    closure_src+=("$entry")
+    have=$((have + size))
+  done < <(sort -rn "$sizes")
+  ((have >= want)) || die "only $have bytes of /usr found for a $closure_mb MB closure"
+
+  log "adding ${#closure_src[@]} paths ($((have / 1000000)) MB) to a chroot store"
+  local start
+  start=$(now)
+  mapfile -t closure < <(nix_store --add "${closure_src[@]}")
+  big=${closure[0]}
+  log "  took $(elapsed "$start") s"
+  mkdir -p "$T/nars"
+  nar_files=()
+  local i=0
+  for path in "${closure[@]}"; do
+    nix-store --dump "$store$path" >"$T/nars/$i.nar" # the chroot store's file system
+    nar_files+=("$T/nars/$i.nar")
+    i=$((i + 1))
+  done
+  closure_bytes=$(stat -c %s "${nar_files[@]}" | awk '{ s += $1 } END { print s }')
+  big_bytes=$(stat -c %s "$T/nars/0.nar")
 }

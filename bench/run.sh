@@ -4,14 +4,16 @@
 # against a naive Worker in local workerd (bench/edge_bench.sh), and rewrites
 # their sections of docs/benchmarks.md, keeping the rest.
 #
-# bench/run.sh [micro|lab|edge|prod]...: only those parts (default: micro lab
-# edge). `prod` (bench/prod_bench.sh: PostgreSQL + RGW against SQLite + a
-# local directory, and the sync's listing cost) runs only when named: it
-# starts its own RGW and PostgreSQL, takes ~15 min and ~5 GB of RAM.
+# bench/run.sh [micro|lab|edge|push|prod]...: only those parts (default: micro
+# lab edge push). `push` (bench/push_bench.sh): `nixedge push` against `nix
+# copy` to http:// and file:// on a 1.1 GB closure, ~10 min. `prod`
+# (bench/prod_bench.sh: PostgreSQL + RGW against SQLite + a local directory,
+# and the sync's listing cost) runs only when named: it starts its own RGW
+# and PostgreSQL, takes ~15 min and ~5 GB of RAM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 doc=docs/benchmarks.md
-parts=" ${*:-micro lab edge} "
+parts=" ${*:-micro lab edge push} "
 
 machine() {
   echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
@@ -79,6 +81,13 @@ if [[ $parts == *" edge "* ]]; then
   bench/edge_bench.sh "$tmp/edge.md"
   splice '<!-- edge-benchmarks:begin -->' '<!-- edge-benchmarks:end -->' "$tmp/edge.md"
   echo "bench: wrote the edge benchmarks to $doc" >&2
+fi
+
+if [[ $parts == *" push "* ]]; then
+  echo "bench: nixedge push against nix copy to http:// and file://, and the ingest bound" >&2
+  bench/push_bench.sh "$tmp/push.md"
+  splice '<!-- push-benchmarks:begin -->' '<!-- push-benchmarks:end -->' "$tmp/push.md"
+  echo "bench: wrote the push benchmarks to $doc" >&2
 fi
 
 if [[ $parts == *" prod "* ]]; then
