@@ -226,6 +226,9 @@ TEST_CASE("attic api: create, info, configure and destroy a cache as `attic cach
     CHECK_FALSE(json.contains("keypair"));
     // A cache that names upstream keys takes references to their paths.
     CHECK(json["allow_upstream_references"] == true);
+    auto behind_tls =
+        attic_call(f, Verb::get, config_url, {admin, {}, {{"X-Forwarded-Proto", "https"}}});
+    CHECK(body_json(*behind_tls)["substituter_endpoint"] == "https://lab.test:8080/main");
     auto cache_info = attic_call(f, Verb::get, "/main/attic-cache-info", {admin});
     REQUIRE(cache_info);
     CHECK(cache_info->body == info->body);
@@ -286,6 +289,15 @@ TEST_CASE("attic api: create, info, configure and destroy a cache as `attic cach
     CHECK(gone->status == Status::not_found);
     CHECK(api_error(*gone).error == "not_found");
     CHECK(f.lab.metadata->get_cache("main").value() == std::nullopt);
+}
+
+TEST_CASE("attic api: server.public_url names the endpoints whatever the Host", "[attic]") {
+    LabFixture f("public_url = \"https://cache.example.org/nix\"\n");
+    f.create_cache("main");
+    auto reader = f.token({{"main", Permission::pull}});
+    auto json = body_json(*attic_call(f, Verb::get, "/_api/v1/cache-config/main", {reader}));
+    CHECK(json["api_endpoint"] == "https://cache.example.org/nix/");
+    CHECK(json["substituter_endpoint"] == "https://cache.example.org/nix/main");
 }
 
 TEST_CASE("attic api: a cache created with an imported keypair signs with it", "[attic]") {

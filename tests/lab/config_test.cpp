@@ -201,6 +201,7 @@ listen = "[::1]:9000"
 io_threads = 4
 worker_threads = 3
 data_dir = "/srv/nixedge"
+public_url = "https://cache.example.org/"
 [server.limits]
 max_header_bytes = 32768
 max_narinfo_bytes = 131072
@@ -238,6 +239,7 @@ TEST_CASE("config: every key can be overridden", "[config]") {
     CHECK(c.server.io_threads == 4);
     CHECK(c.server.worker_threads == 3);
     CHECK(c.server.data_dir == "/srv/nixedge");
+    CHECK(c.server.public_url == "https://cache.example.org/");
     CHECK(c.server.limits.max_header_bytes == 32768);
     CHECK(c.server.limits.max_narinfo_bytes == 131072);
     CHECK(c.server.limits.max_nar_bytes == 1073741824);
@@ -357,6 +359,18 @@ TEST_CASE("config: the GC grace period must outlast the sync and the edge's nari
                                 "edge_narinfo_ttl = \"4s\"\n");
     CHECK(short_cycle.gc.interval == Seconds{0});
     CHECK(short_cycle.gc.orphan_grace == Seconds{11});
+}
+
+TEST_CASE("config: server.public_url is an http(s) URL and ends with a slash", "[config]") {
+    CHECK(parse_ok("[server]\npublic_url = \"https://cache.example.org\"\n").server.public_url ==
+          "https://cache.example.org/");
+    CHECK(parse_ok("[server]\npublic_url = \"http://10.0.0.1:8080/nix/\"\n").server.public_url ==
+          "http://10.0.0.1:8080/nix/");
+    for (const char* bad : {"cache.example.org", "ftp://cache.example.org/", "https://",
+                            "https://cache.example.org/?x=1"}) {
+        auto error = parse_error(std::string("[server]\npublic_url = \"") + bad + "\"\n");
+        CHECK(error.find("server.public_url") != std::string::npos);
+    }
 }
 
 TEST_CASE("config: chunk sizes are checked together by the chunker's rules", "[config]") {

@@ -27,15 +27,17 @@ namespace {
 
 constexpr std::uint64_t max_config_bytes = 64 * 1024;
 
-// Attic's api_endpoint: the configured public URL, else what the client used.
+// Attic's api_endpoint: the configured public URL, else what the client used
+// (the scheme an ingress that terminates TLS says it was, in X-Forwarded-Proto).
 std::string api_endpoint(const LabContext& context, const http::Request& req) {
     const auto& configured = context.lab.config.server.public_url;
     if (!configured.empty())
         return configured;
+    std::string scheme = req.header("X-Forwarded-Proto") == "https" ? "https://" : "http://";
     auto host = req.header("Host");
     if (host.empty())
-        return "http://" + context.lab.config.server.listen.to_string() + "/";
-    return "http://" + std::string(host) + "/";
+        return scheme + context.lab.config.server.listen.to_string() + "/";
+    return scheme + std::string(host) + "/";
 }
 
 attic::CacheConfig cache_config(const LabContext& context, const http::Request& req,
