@@ -15,7 +15,8 @@
 #                           to where the script is started)
 #   NIXEDGE_LISTEN          host:port to listen on (default 127.0.0.1:8080)
 #   NIXEDGE_URL             the URL clients use (default http://$NIXEDGE_LISTEN,
-#                           with 0.0.0.0 shown as 127.0.0.1)
+#                           with 0.0.0.0 shown as 127.0.0.1); when set, also the
+#                           server's public_url (what the Attic API tells clients)
 #   NIXEDGE_SERVER          the nixedge-server binary (default build/bin/nixedge-server)
 #   NIXEDGE_RUN_SETUP_ONLY  when 1: set up and print, but do not start the server
 set -euo pipefail
@@ -51,6 +52,10 @@ cat >"$config" <<EOF
 listen = $(toml_string "$listen")
 data_dir = $(toml_string "$data_dir")
 EOF
+# Given, it is what the Attic API tells clients (else the Host they used).
+if [[ -n ${NIXEDGE_URL:-} ]]; then
+  echo "public_url = $(toml_string "${NIXEDGE_URL%/}/")" >>"$config"
+fi
 
 # The token secret: from the environment, else made once and kept, so tokens
 # printed by earlier runs stay valid.

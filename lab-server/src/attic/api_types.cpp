@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -296,9 +297,10 @@ Result<NarInfo> to_narinfo(const UploadPathInfo& info) {
             return bad("'references': " + parsed.error().detail);
         narinfo.references.push_back(std::move(*parsed));
     }
-    std::ranges::sort(narinfo.references);
-    auto [first, last] = std::ranges::unique(narinfo.references);
-    narinfo.references.erase(first, last);
+    // Nix's set: sorted, once each (std::ranges::unique does not build with clang 14).
+    std::sort(narinfo.references.begin(), narinfo.references.end());
+    narinfo.references.erase(std::unique(narinfo.references.begin(), narinfo.references.end()),
+                             narinfo.references.end());
     if (info.deriver && !info.deriver->empty()) {
         auto deriver = parse_store_path(*info.deriver);
         if (!deriver)
