@@ -465,6 +465,9 @@ TEST_CASE("attic api: upload-path refuses bad info and bad NARs and publishes no
     auto other_hash = upload_info("main", path, nar);
     other_hash.store_path_hash = path_named("someone-else").hash;
     refused(*upload(f, pusher, other_hash, nar), "does not have the hash");
+    auto injected = upload_info("main", path, nar);
+    injected.system = "x86_64-linux\nSig: other-1:forged";
+    refused(*upload(f, pusher, injected, nar), "valid narinfo");
     auto bad_reference = upload_info("main", path, nar);
     bad_reference.references = {"/tmp/not-a-store-path"};
     refused(*upload(f, pusher, bad_reference, nar), "references");

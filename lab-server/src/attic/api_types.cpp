@@ -312,6 +312,14 @@ Result<NarInfo> to_narinfo(const UploadPathInfo& info) {
     narinfo.nar_hash = info.nar_hash;
     narinfo.nar_size = info.nar_size;
     narinfo.compression = "zstd";
+    // Free text (system, ca) goes into a line-based format: what would not
+    // read back the same (a newline in `system`, say) is refused here.
+    NarInfo written = narinfo;
+    written.url = "nar/check.nar.zst";
+    auto read_back = parse_narinfo(serialize_narinfo(written));
+    if (!read_back || *read_back != written)
+        return bad("the path info does not make a valid narinfo" +
+                   (read_back ? std::string() : ": " + read_back.error().detail));
     return narinfo;
 }
 

@@ -65,7 +65,8 @@ std::string serialize(const UploadPathInfo& info);
 
 // The path info as a narinfo to publish (no URL yet: the server's NAR gets
 // one). invalid_argument when the store path, its hash, a reference or the
-// deriver is not a valid path under /nix/store.
+// deriver is not a valid path under /nix/store, or when system or ca would
+// not read back from a narinfo (a newline, say).
 Result<NarInfo> to_narinfo(const UploadPathInfo& info);
 
 enum class UploadKind { uploaded, deduplicated };
