@@ -56,6 +56,8 @@ std::string_view error_code_name(ErrorCode code) {
         return "unauthorized";
     case ErrorCode::forbidden:
         return "forbidden";
+    case ErrorCode::unreachable:
+        return "unreachable";
     }
     return "unknown";
 }

@@ -1,25 +1,20 @@
 // What every subcommand of nixedge-server is: a row in the dispatcher's table
 // (its words, synopsis, options and a function), written by the file of its
 // family (cache_commands.cpp, token_commands.cpp, serve_command.cpp,
-// fsck_command.cpp). The dispatcher (cli.cpp) parses the options and loads
+// fsck_command.cpp). The dispatcher (cli.cpp, on dispatch.hpp) parses the options and loads
 // the configuration before a command runs, so a command only does its own
 // work.
 #pragma once
 
-#include "cli/arguments.hpp"
+#include "cli/dispatch.hpp"
 #include "config/server_config.hpp"
 
-#include <cstddef>
 #include <cstdint>
 #include <ostream>
 #include <string_view>
 #include <vector>
 
 namespace nixedge::lab::cli {
-
-inline constexpr int exit_ok = 0;
-inline constexpr int exit_failure = 1; // the operation failed
-inline constexpr int exit_usage = 2;   // the command line is wrong
 
 inline constexpr std::string_view program_name = "nixedge-server";
 
@@ -30,14 +25,7 @@ struct Invocation {
     const ServerConfig& config;
 };
 
-struct Command {
-    std::string_view name;     // the words that select it: "cache create"
-    std::string_view operands; // after the name in the synopsis: "NAME [options]"
-    std::string_view summary;  // one line for the command list
-    std::vector<OptionSpec> options;
-    std::size_t positionals = 0; // exactly this many
-    int (*run)(const Invocation&) = nullptr;
-};
+using Command = BasicCommand<Invocation>;
 
 // The tables, one per family, in the order `--help` lists them.
 std::vector<Command> cache_commands();

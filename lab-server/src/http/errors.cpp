@@ -129,6 +129,9 @@ Status error_status(ErrorCode code) {
     case ErrorCode::storage_unavailable:
     case ErrorCode::database_unavailable:
         return Status::service_unavailable;
+    // Only the client makes it (a server it could not reach).
+    case ErrorCode::unreachable:
+        return Status::bad_gateway;
     // Manifests are written by the server, never sent by clients: one that
     // does not parse is stored data gone bad.
     case ErrorCode::invalid_manifest:

@@ -43,6 +43,9 @@ enum class ErrorCode : std::uint16_t {
     database_unavailable = 24, // the metadata database failed or stayed busy
     unauthorized = 25,         // no valid token, and the resource is not public
     forbidden = 26,            // a valid token without the permission needed
+    // The `nixedge` client's: the server did not answer at all (refused,
+    // unresolvable, timed out), as opposed to answering with an error.
+    unreachable = 27,
 };
 
 std::string_view error_code_name(ErrorCode code);
