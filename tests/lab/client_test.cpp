@@ -197,6 +197,27 @@ TEST_CASE("path-info JSON: malformed or invalid entries are refused by name", "[
         R"([{"path":"/tmp/x","narHash":"sha256-HDfQGvQL4ugGkd48w99EN3ppmvuxfGjwgJZLL9Bx/BM=","narSize":1}])"));
 }
 
+TEST_CASE("path arguments: store paths, files in them, and links such as ./result", "[client]") {
+    const std::string top = "/nix/store/4qxxrwq6g6ni6ilvbf8ywyhyjh7qp7pf-nixedge-test-top";
+    CHECK(*resolve_store_path_argument(top) == top);
+    CHECK(*resolve_store_path_argument(top + "/bin/run") == top);
+    test::TempDir dir;
+    // A link into a store path that exists only in a chroot store, and a link to that link.
+    std::filesystem::create_symlink(top, dir / "result");
+    std::filesystem::create_symlink("result", dir / "again");
+    CHECK(*resolve_store_path_argument((dir / "result").string()) == top);
+    CHECK(*resolve_store_path_argument((dir / "again").string()) == top);
+    std::filesystem::create_symlink(dir / "loop", dir / "loop");
+    for (const std::string& bad :
+         {(dir / "loop").string(), dir.path().string(), std::string("/nix/store/short-name"),
+          std::string("/nix/store"), std::string("/nix/storefoo/x"), std::string("relative")}) {
+        auto resolved = resolve_store_path_argument(bad);
+        CHECK_FALSE(resolved);
+        if (!resolved)
+            CHECK_THAT(resolved.error().detail, Catch::Contains(bad));
+    }
+}
+
 // ---- the plan -----------------------------------------------------------------------------
 
 TEST_CASE("push plan: paths signed by an upstream key are left out, others kept", "[client]") {

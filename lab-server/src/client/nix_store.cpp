@@ -1,5 +1,6 @@
 #include "client/nix_store.hpp"
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 namespace nixedge::lab::client {
@@ -87,7 +88,42 @@ Result<LocalPathInfo> read_entry(const Json& entry) {
     return info;
 }
 
+// "/nix/store/<base>/rest" -> "/nix/store/<base>", checked.
+Result<std::string> store_path_of(std::string_view path, std::string_view argument) {
+    std::string_view base = path.substr(nix_store_dir.size() + 1);
+    base = base.substr(0, base.find('/'));
+    auto parsed = parse_store_base_name(base);
+    if (!parsed)
+        return invalid("'" + std::string(argument) +
+                       "' is not a store path: " + parsed.error().detail);
+    return parsed->full();
+}
+
+bool under_store_dir(std::string_view path) {
+    return path.starts_with(nix_store_dir) && path.size() > nix_store_dir.size() + 1 &&
+           path[nix_store_dir.size()] == '/';
+}
+
 } // namespace
+
+Result<std::string> resolve_store_path_argument(std::string_view argument) {
+    std::filesystem::path path(argument);
+    // Symlinks are followed by hand, one at a time: the store path they lead
+    // to may exist only in a chroot store, not on this filesystem.
+    for (int hops = 0; hops < 40; ++hops) {
+        if (under_store_dir(path.lexically_normal().string()))
+            return store_path_of(path.lexically_normal().string(), argument);
+        std::error_code ec;
+        if (!std::filesystem::is_symlink(path, ec))
+            return invalid("'" + std::string(argument) +
+                           "' is neither a store path nor a link to one");
+        auto target = std::filesystem::read_symlink(path, ec);
+        if (ec)
+            return invalid("cannot read the link '" + path.string() + "': " + ec.message());
+        path = target.is_absolute() ? target : path.parent_path() / target;
+    }
+    return invalid("'" + std::string(argument) + "': too many levels of symbolic links");
+}
 
 Result<std::vector<LocalPathInfo>> parse_path_info_json(std::string_view json) {
     Json document = Json::parse(json, nullptr, false);
@@ -107,7 +143,7 @@ Result<std::vector<LocalPathInfo>> parse_path_info_json(std::string_view json) {
 Result<std::vector<LocalPathInfo>> query_path_infos(const NixStoreOptions& options,
                                                     const std::vector<std::string>& paths,
                                                     bool closure) {
-    auto argv = nix_command(options, {"path-info", "--json"});
+    auto argv = nix_command(options, {"path-info", "--json", "--option", "substitute", "false"});
     if (closure)
         argv.push_back("--recursive");
     argv.push_back("--");

@@ -37,9 +37,15 @@ struct LocalPathInfo {
 // invalid_argument naming the entry when one is malformed or not valid.
 Result<std::vector<LocalPathInfo>> parse_path_info_json(std::string_view json);
 
-// The infos of `paths` (store paths, or links into the store such as
-// ./result), with their closures when `closure`. Nix's own message when a
-// path is not in the store.
+// A PATH argument as the store path it names: a store path (or a file in
+// one: /nix/store/<hash>-x/bin/y names /nix/store/<hash>-x), or a symlink
+// that leads to one, such as ./result. invalid_argument otherwise: Nix would
+// read a directory that is neither as a flake.
+Result<std::string> resolve_store_path_argument(std::string_view argument);
+
+// The infos of `paths` (store paths), with their closures when `closure`;
+// Nix's own message when a path is not valid. Nothing is substituted or
+// built to answer (`substitute = false`): a push sends what the store holds.
 Result<std::vector<LocalPathInfo>> query_path_infos(const NixStoreOptions& options,
                                                     const std::vector<std::string>& paths,
                                                     bool closure);

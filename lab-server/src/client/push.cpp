@@ -169,11 +169,18 @@ Result<PushSummary> push_paths(const ServerEntry& server, std::string_view cache
                                const std::vector<std::string>& roots, const PushOptions& options,
                                PushProgress& progress) {
     auto started = ProgressClock::now();
+    std::vector<std::string> store_paths;
+    for (const auto& root : roots) {
+        auto resolved = resolve_store_path_argument(root);
+        if (!resolved)
+            return resolved.error();
+        store_paths.push_back(std::move(*resolved));
+    }
     ApiClient api(server);
     auto config = api.get_cache_config(cache);
     if (!config)
         return config.error();
-    auto closure = query_path_infos(options.store, roots, options.closure);
+    auto closure = query_path_infos(options.store, store_paths, options.closure);
     if (!closure)
         return closure.error();
     PushSummary summary;
