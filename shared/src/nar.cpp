@@ -706,6 +706,15 @@ Result<void> NarWriter::symlink(std::string_view name, std::string_view target) 
     return add(event);
 }
 
+Result<void> NarWriter::contents_sent_by_caller(std::uint64_t size) {
+    if (!in_file_ || size > file_size_ - file_written_)
+        return misuse("contents beyond the announced file size");
+    if (!out_.empty())
+        return misuse("contents sent by the caller before the framing was taken");
+    file_written_ += size;
+    return {};
+}
+
 Bytes NarWriter::take_output() {
     Bytes taken;
     taken.swap(out_);

@@ -2,6 +2,7 @@
 // Nix's path-info JSON, the push plan and upload order, nix.conf and netrc
 // edits, progress output.
 #include "client/client_config.hpp"
+#include "client/local_nar.hpp"
 #include "client/nix_conf.hpp"
 #include "client/push.hpp"
 #include "client/push_plan.hpp"
@@ -12,6 +13,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <random>
 #include <sstream>
 #include <sys/stat.h>
 
@@ -216,6 +219,105 @@ TEST_CASE("path arguments: store paths, files in them, and links such as ./resul
         if (!resolved)
             CHECK_THAT(resolved.error().detail, Catch::Contains(bad));
     }
+}
+
+// ---- NARs read from the file system ------------------------------------------------
+
+namespace {
+
+void write_file(const std::filesystem::path& file, const std::string& contents, bool executable) {
+    std::ofstream(file, std::ios::binary) << contents;
+    std::filesystem::permissions(file, executable ? std::filesystem::perms(0755)
+                                                  : std::filesystem::perms(0644));
+}
+
+// What `nix-store --dump PATH` prints: the real Nix's NAR of it.
+std::string nix_dump(const std::filesystem::path& path) {
+    auto process = Subprocess::start({"nix-store", "--dump", path.string()});
+    REQUIRE(process);
+    auto bytes = process->read_all();
+    REQUIRE(process->wait());
+    REQUIRE(bytes);
+    return *bytes;
+}
+
+// The LocalNar of `path` read through a buffer of `piece` bytes.
+Result<std::string> local_nar(const std::filesystem::path& path, std::uint64_t expected,
+                              std::size_t piece) {
+    LocalNar nar(path, expected);
+    std::string out;
+    std::vector<std::byte> buffer(piece);
+    while (true) {
+        auto n = nar.fill(buffer);
+        if (!n)
+            return n.error();
+        if (*n == 0)
+            return out;
+        out.append(reinterpret_cast<const char*>(buffer.data()), *n);
+    }
+}
+
+} // namespace
+
+TEST_CASE("local NAR: byte for byte what nix-store --dump makes, through any buffer size",
+          "[client]") {
+    test::TempDir dir;
+    auto tree = dir / "tree";
+    std::filesystem::create_directories(tree / "sub" / "deeper");
+    std::filesystem::create_directories(tree / "empty-dir");
+    write_file(tree / "sub" / "deeper" / "file", "hello\n", false);
+    write_file(tree / "empty", "", false);
+    write_file(tree / "run", "#!/bin/sh\necho hi\n", true);
+    // Nix sorts entries bytewise: "B" < "a" < "a.b" < "ab".
+    for (const char* name : {"ab", "a.b", "B", "a"})
+        write_file(tree / name, name, false);
+    std::mt19937 rng(7);
+    std::string big(3 * 1024 * 1024 + 5, '\0');
+    for (auto& c : big)
+        c = static_cast<char>(rng());
+    write_file(tree / "big", big, false);
+    std::filesystem::create_symlink("sub/deeper/file", tree / "link");
+    std::filesystem::create_symlink("/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x", tree / "abs");
+    write_file(dir / "single", "one file", true);
+    std::filesystem::create_symlink("tree/run", dir / "root-link");
+
+    for (const auto& path : {tree, dir / "single", dir / "root-link"}) {
+        std::string expected = nix_dump(path);
+        for (std::size_t piece :
+             {std::size_t{1}, std::size_t{7}, std::size_t{65536}, std::size_t{4 << 20}}) {
+            auto made = local_nar(path, expected.size(), piece);
+            REQUIRE(made);
+            CHECK(made->size() == expected.size());
+            CHECK((*made == expected));
+        }
+    }
+    // A tree that is not the size the store recorded is refused, not sent.
+    std::string expected = nix_dump(tree);
+    auto shorter = local_nar(tree, expected.size() + 1, 65536);
+    REQUIRE_FALSE(shorter);
+    CHECK_THAT(shorter.error().detail, Catch::Contains("shorter"));
+    auto longer = local_nar(tree, expected.size() - 1, 65536);
+    REQUIRE_FALSE(longer);
+    CHECK_THAT(longer.error().detail, Catch::Contains("longer"));
+    // Nix stores no other file types.
+    REQUIRE(::mkfifo((tree / "fifo").c_str(), 0644) == 0);
+    auto fifo = local_nar(tree, expected.size(), 65536);
+    REQUIRE_FALSE(fifo);
+    CHECK_THAT(fifo.error().detail, Catch::Contains("neither a file, a directory nor a symlink"));
+}
+
+TEST_CASE("local NAR: which stores are on this machine", "[client]") {
+    CHECK(local_store_root("") == std::filesystem::path("/"));
+    CHECK(local_store_root("daemon") == std::filesystem::path("/"));
+    CHECK(local_store_root("auto") == std::filesystem::path("/"));
+    CHECK(local_store_root("unix:///nix/var/nix/daemon-socket/socket") ==
+          std::filesystem::path("/"));
+    CHECK(local_store_root("/tmp/root") == std::filesystem::path("/tmp/root"));
+    CHECK(local_store_root("local?root=/tmp/r&state=/x") == std::filesystem::path("/tmp/r"));
+    CHECK(local_store_root("local") == std::filesystem::path("/"));
+    CHECK_FALSE(local_store_root("ssh://builder"));
+    CHECK_FALSE(local_store_root("https://cache.nixos.org"));
+    CHECK_FALSE(local_store_root("s3://bucket"));
 }
 
 // ---- the plan -----------------------------------------------------------------------------

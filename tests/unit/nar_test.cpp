@@ -618,3 +618,44 @@ TEST_CASE("event type names", "[nar]") {
     CHECK(nar_event_type_name(NarEventType::file_data) == "file_data");
     CHECK(nar_event_type_name(NarEventType::start_directory) == "start_directory");
 }
+
+TEST_CASE("NarWriter: contents the caller sends itself make the same NAR as file_data", "[nar]") {
+    const std::string contents = "0123456789abc"; // 13 bytes: 3 of padding
+    NarWriter whole;
+    REQUIRE_OK(whole.start_directory(""));
+    REQUIRE_OK(whole.file("f", as_bytes(contents), true));
+    REQUIRE_OK(whole.end_directory());
+
+    NarWriter split;
+    Bytes nar;
+    auto take = [&] {
+        auto out = split.take_output();
+        nar.insert(nar.end(), out.begin(), out.end());
+    };
+    REQUIRE_OK(split.start_directory(""));
+    NarEvent file;
+    file.type = NarEventType::file;
+    file.name = "f";
+    file.executable = true;
+    file.size = contents.size();
+    REQUIRE_OK(split.add(file));
+    take();
+    nar.insert(nar.end(), contents.begin(), contents.begin() + 5);
+    REQUIRE_OK(split.contents_sent_by_caller(5));
+    nar.insert(nar.end(), contents.begin() + 5, contents.end());
+    REQUIRE_OK(split.contents_sent_by_caller(8));
+    CHECK_FALSE(split.contents_sent_by_caller(1)); // beyond the size
+    NarEvent end;
+    end.type = NarEventType::end_file;
+    REQUIRE_OK(split.add(end));
+    REQUIRE_OK(split.end_directory());
+    take();
+    CHECK(nar == whole.take_output());
+
+    NarWriter untaken; // framing not taken yet: the caller's bytes would land before it
+    file.name = "";
+    REQUIRE_OK(untaken.add(file));
+    CHECK_FALSE(untaken.contents_sent_by_caller(1));
+    NarWriter no_file;
+    CHECK_FALSE(no_file.contents_sent_by_caller(0));
+}

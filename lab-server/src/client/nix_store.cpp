@@ -1,5 +1,7 @@
 #include "client/nix_store.hpp"
 
+#include "client/local_nar.hpp"
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -166,6 +168,21 @@ Result<NarDump> NarDump::start(const NixStoreOptions& options, const LocalPathIn
     if (!process)
         return process.error();
     return NarDump(std::move(*process), info.path.full(), info.nar_size);
+}
+
+Result<std::unique_ptr<BodySource>> open_nar(const NixStoreOptions& options,
+                                             const LocalPathInfo& info) {
+    if (auto root = local_store_root(options.store)) {
+        auto real = *root / info.path.full().substr(1);
+        std::error_code ec;
+        if (std::filesystem::symlink_status(real, ec).type() !=
+            std::filesystem::file_type::not_found)
+            return std::unique_ptr<BodySource>(std::make_unique<LocalNar>(real, info.nar_size));
+    }
+    auto dump = NarDump::start(options, info);
+    if (!dump)
+        return dump.error();
+    return std::unique_ptr<BodySource>(std::make_unique<NarDump>(std::move(*dump)));
 }
 
 Result<std::size_t> NarDump::fill(std::span<std::byte> buffer) {

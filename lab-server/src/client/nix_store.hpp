@@ -10,6 +10,7 @@
 #include "nixedge/store_path.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,5 +67,10 @@ class NarDump final : public BodySource {
     std::uint64_t produced_ = 0;
     bool finished_ = false;
 };
+
+// The NAR of one path to upload: read from the file system when the store is
+// on this machine (local_nar.hpp), else streamed from `nix store dump-path`.
+Result<std::unique_ptr<BodySource>> open_nar(const NixStoreOptions& options,
+                                             const LocalPathInfo& info);
 
 } // namespace nixedge::lab::client

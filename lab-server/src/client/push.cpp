@@ -108,10 +108,10 @@ class Uploads {
     Result<attic::UploadPathResult> upload(ApiClient& api, std::size_t index,
                                            const LocalPathInfo& info) {
         progress_.started(index, info);
-        auto nar = NarDump::start(options_.store, info);
+        auto nar = open_nar(options_.store, info);
         if (!nar)
             return nar.error();
-        return api.upload_path(upload_info(cache_, info), *nar, options_.force_preamble,
+        return api.upload_path(upload_info(cache_, info), **nar, options_.force_preamble,
                                [&](std::uint64_t sent) { progress_.sent(index, sent); });
     }
 

@@ -9,6 +9,8 @@ namespace nixedge::lab {
 namespace {
 
 // Pieces large enough that handing each to the worker pool costs little.
+// A socket read gives what arrived, often 64 KiB: reads are gathered up to
+// this before the hand-off (16x fewer thread switches per upload).
 constexpr std::size_t piece_size = 1024 * 1024;
 
 // The NAR row first, then its manifest object, written every time (it is
@@ -41,13 +43,23 @@ ingest_upload(http::RequestBody& body, http::Workers& workers, UploadCompression
     auto upload = NarUpload::create(options, compression, chunks);
     if (!upload)
         co_return upload.error();
-    for (;;) {
-        auto piece = co_await body.read_some(piece_size);
-        if (!piece)
-            co_return piece.error();
-        if (piece->empty())
+    Bytes gathered;
+    gathered.reserve(piece_size);
+    for (bool ended = false; !ended;) {
+        gathered.clear();
+        while (gathered.size() < piece_size) {
+            auto piece = co_await body.read_some(piece_size - gathered.size());
+            if (!piece)
+                co_return piece.error();
+            if (piece->empty()) {
+                ended = true;
+                break;
+            }
+            gathered.insert(gathered.end(), piece->begin(), piece->end());
+        }
+        if (gathered.empty())
             break;
-        auto fed = co_await workers.run([&] { return upload->feed(*piece); });
+        auto fed = co_await workers.run([&] { return upload->feed(gathered); });
         if (!fed)
             co_return fed.error();
     }

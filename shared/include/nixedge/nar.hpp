@@ -210,6 +210,12 @@ class NarWriter {
     Result<void> file(std::string_view name, ByteView contents, bool executable = false);
     Result<void> symlink(std::string_view name, std::string_view target);
 
+    // For a caller that sends a file's contents straight from their source
+    // (the client reads them from disk into its upload buffer): after the
+    // file event and take_output(), the caller sends `size` bytes itself and
+    // reports them here instead of as file_data; nothing is copied.
+    Result<void> contents_sent_by_caller(std::uint64_t size);
+
     // The root entry is complete.
     bool done() const { return root_done_; }
     // Moves out what was written since the last call.
