@@ -114,6 +114,9 @@ machine $netrc_host password $token
 Push a store path with:
 nix copy --to '$url/$cache?compression=zstd' --option netrc-file $netrc_arg <path>
 (add --extra-experimental-features nix-command if your Nix does not enable it)
+or, with its closure, only what the cache lacks, in parallel, with progress:
+$(dirname "$server")/nixedge login local $url $token
+$(dirname "$server")/nixedge push $cache <path>
 
 EOF
 

@@ -80,6 +80,8 @@ expect_line "$tmp/out1" "substituters = $url/main"
 expect_line "$tmp/out1" "trusted-public-keys = $public_key"
 expect_line "$tmp/out1" "machine 127.0.0.1 password $token"
 expect_line "$tmp/out1" "nix copy --to '$url/main?compression=zstd' --option netrc-file $data/netrc <path>"
+expect_line "$tmp/out1" "$(dirname "$server")/nixedge login local $url $token"
+expect_line "$tmp/out1" "$(dirname "$server")/nixedge push main <path>"
 [[ $(<"$data/netrc") == "machine 127.0.0.1 password $token" ]] || fail "netrc content"
 echo "first run: secret, server.toml, public cache main, token and the lines for Nix"
 
