@@ -56,6 +56,7 @@ in {
   inherit upstream first;
   # references `first`, so `nixedge push` sends `first` before it
   large = mk "large" "mkdir $out; echo ${first} > $out/first; head -c 120000000 /dev/urandom > $out/data";
+  retried = mk "retried" "mkdir $out; head -c 60000000 /dev/urandom > $out/data";
 }
 NIX
 build_paths "$tmp/paths.nix"
@@ -65,6 +66,7 @@ dep=$(nix-store --store "$tmp/root" -qR "$top" | grep -- '-nixedge-test-dep$')
 upstream=$(built_path upstream)
 first=$(built_path first)
 large=$(built_path large)
+retried=$(built_path retried)
 # `upstream` carries a signature by a key the cache will name as upstream,
 # as paths from cache.nixos.org carry cache.nixos.org-1's.
 nix_cmd key generate-secret --key-name upstream-test-1 >"$tmp/upstream.sk"
@@ -143,6 +145,27 @@ substitute "$tmp/fresh2" "$lab_url/main" "$key" "$large" --option netrc-file "$t
   fail "substitution of the resumed path failed"
 same_path "$tmp/fresh2" "$large"
 same_path "$tmp/fresh2" "$first"
+
+step "the server stops mid-upload and comes back: the client retries, the path arrives whole"
+# The same port across the restart, as behind a Kubernetes Service.
+sed -i "s|^listen = .*|listen = \"${lab_url#http://}\"|" "$tmp/server.toml"
+chunks_before=$(chunk_count)
+"$client" push --store "$tmp/root" main "$retried" 2>"$tmp/retry.log" &
+push_pid=$!
+for _ in $(seq 500); do (($(chunk_count) >= chunks_before + 10)) && break; sleep 0.01; done
+# Twice: the second signal stops the server at once, cutting the upload.
+kill -TERM "$server_pid"
+sleep 0.1 # signals do not queue: the second must come after the first was taken
+kill -TERM "$server_pid" 2>/dev/null || true
+wait "$server_pid" 2>/dev/null || true
+server_pid=
+start_lab "$tmp/server.toml"
+wait "$push_pid" || fail "the push did not survive the restart: $(cat "$tmp/retry.log")"
+grep -q "^retrying $retried (attempt 2 of 3): " "$tmp/retry.log" || fail "no retry: $(cat "$tmp/retry.log")"
+[[ $(summary_of retry.log) == "pushed 1 of 1 paths in "* ]] || fail "summary: $(summary_of retry.log)"
+substitute "$tmp/fresh3" "$lab_url/main" "$key" "$retried" --option netrc-file "$tmp/netrc" ||
+  fail "substitution of the retried path failed"
+same_path "$tmp/fresh3" "$retried"
 
 step "clear errors, nothing pushed"
 before=$(uploads_logged)

@@ -26,6 +26,12 @@ bool stops_the_push(const Error& error) {
     }
 }
 
+// Worth another try: the server may take it the next time.
+bool is_transient(const Error& error) {
+    return error.code == ErrorCode::unreachable || error.code == ErrorCode::storage_unavailable ||
+           error.code == ErrorCode::internal;
+}
+
 attic::UploadPathInfo upload_info(std::string_view cache, const LocalPathInfo& local) {
     attic::UploadPathInfo info;
     info.cache = std::string(cache);
@@ -83,31 +89,38 @@ class Uploads {
         ApiClient api(server_);
         std::unique_lock lock(mutex_);
         while (true) {
-            changed_.wait(lock, [&] { return stopped_ || scheduler_.finished() || has_ready(); });
-            if (stopped_ || scheduler_.finished())
+            std::optional<std::size_t> index;
+            changed_.wait(lock, [&] {
+                return stopped_ || scheduler_.finished() || (index = scheduler_.next());
+            });
+            if (!index)
                 break;
-            std::size_t index = *ready_index_;
-            ready_index_.reset();
-            const LocalPathInfo& info = scheduler_.path(index);
+            const LocalPathInfo& info = scheduler_.path(*index);
             lock.unlock();
-            auto result = upload(api, index, info);
+            auto result = upload(api, *index, info);
             lock.lock();
-            record(index, info, result);
+            record(*index, info, result);
             changed_.notify_all();
         }
         changed_.notify_all();
     }
 
-    // Takes the next ready path into ready_index_; under the lock.
-    bool has_ready() {
-        if (!ready_index_)
-            ready_index_ = scheduler_.next();
-        return ready_index_.has_value();
-    }
-
+    // Transient failures (a dropped connection, a 503) are retried with a
+    // fresh NAR stream: the server publishes nothing from a cut upload.
     Result<attic::UploadPathResult> upload(ApiClient& api, std::size_t index,
                                            const LocalPathInfo& info) {
         progress_.started(index, info);
+        for (std::size_t attempt = 1;; ++attempt) {
+            auto result = upload_once(api, index, info);
+            if (result || !is_transient(result.error()) || attempt == options_.attempts)
+                return result;
+            progress_.retrying(index, info, result.error(), attempt + 1, options_.attempts);
+            std::this_thread::sleep_for(options_.retry_pause * attempt);
+        }
+    }
+
+    Result<attic::UploadPathResult> upload_once(ApiClient& api, std::size_t index,
+                                                const LocalPathInfo& info) {
         auto nar = open_nar(options_.store, info);
         if (!nar)
             return nar.error();
@@ -152,7 +165,6 @@ class Uploads {
     PushSummary& summary_;
     std::mutex mutex_;
     std::condition_variable changed_;
-    std::optional<std::size_t> ready_index_;
     bool stopped_ = false;
 };
 

@@ -3,8 +3,10 @@
 // or a missing cache stops here, before any work), the closure
 // (`nix path-info --recursive`), the paths signed upstream left out, the
 // paths the server has left out (get-missing-paths, batched), then the
-// uploads: `jobs` at a time, each streaming `nix store dump-path` into one
-// upload-path request, never holding a NAR in memory. The server acknowledges
+// uploads: `jobs` at a time, each streaming its NAR into one
+// upload-path request, never holding a NAR in memory (read from the file
+// system for a store on this machine, else from `nix store dump-path`:
+// nix_store.hpp), a transient failure retried. The server acknowledges
 // a path only once it is durable, so a push cut short anywhere leaves
 // complete paths published and nothing half-published; pushing again sends
 // only what is still missing.
@@ -30,6 +32,10 @@ struct PushOptions {
     bool ignore_upstream_filter = false; // push paths signed upstream too
     bool force_preamble = false;         // the info in the body even when small
     std::size_t missing_batch = 1000;    // store hashes per get-missing-paths
+    // Uploads that fail on the way (connection lost, 5xx) are tried again,
+    // up to this many times in all, pausing retry_pause x the attempt number.
+    std::size_t attempts = 3;
+    std::chrono::milliseconds retry_pause{1000};
 };
 
 struct PushSummary {

@@ -173,6 +173,15 @@ void PushProgress::failed(std::size_t index, const LocalPathInfo& info, const Er
     finish(index, "FAILED " + info.path.full() + ": " + error.detail);
 }
 
+void PushProgress::retrying(std::size_t index, const LocalPathInfo& info, const Error& error,
+                            std::size_t attempt, std::size_t attempts) {
+    std::lock_guard lock(mutex_);
+    if (auto found = active_.find(index); found != active_.end())
+        found->second.sent = 0;
+    print_line("retrying " + info.path.full() + " (attempt " + std::to_string(attempt) + " of " +
+               std::to_string(attempts) + "): " + error.detail);
+}
+
 void PushProgress::skipped(const LocalPathInfo& info, const LocalPathInfo& failed_reference) {
     std::lock_guard lock(mutex_);
     ++done_paths_;

@@ -39,6 +39,9 @@ class PushProgress {
     void uploaded(std::size_t index, const LocalPathInfo& info,
                   const attic::UploadPathResult& result);
     void failed(std::size_t index, const LocalPathInfo& info, const Error& error);
+    // The upload failed on the way and starts again (attempt of attempts).
+    void retrying(std::size_t index, const LocalPathInfo& info, const Error& error,
+                  std::size_t attempt, std::size_t attempts);
     void skipped(const LocalPathInfo& info, const LocalPathInfo& failed_reference);
     // Clears the bars; the caller prints the summary after it.
     void end();
