@@ -127,13 +127,10 @@ int cache_create(const ClientInvocation& inv) {
 }
 
 int cache_info(const ClientInvocation& inv) {
-    auto resolved = resolve_cache(inv, inv.args.positionals()[0]);
-    if (!resolved)
-        return report_failure(inv.err, resolved.error());
-    auto config = ApiClient(resolved->server()).get_cache_config(resolved->ref.cache);
-    if (!config)
-        return report_failure(inv.err, config.error());
-    print_cache_config(inv.out, *config);
+    auto fetched = fetch_cache_config(inv, inv.args.positionals()[0]);
+    if (!fetched)
+        return report_failure(inv.err, fetched.error());
+    print_cache_config(inv.out, fetched->config);
     return cli::exit_ok;
 }
 

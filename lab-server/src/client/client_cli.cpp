@@ -1,5 +1,6 @@
 #include "client/client_cli.hpp"
 
+#include "client/api_client.hpp"
 #include "client/client_command.hpp"
 
 #include <span>
@@ -39,6 +40,16 @@ Result<ResolvedCache> resolve_cache(const ClientInvocation& inv, std::string_vie
     if (!ref)
         return ref.error();
     return ResolvedCache{std::move(*config), std::move(*ref)};
+}
+
+Result<CacheWithConfig> fetch_cache_config(const ClientInvocation& inv, std::string_view text) {
+    auto resolved = resolve_cache(inv, text);
+    if (!resolved)
+        return resolved.error();
+    auto config = ApiClient(resolved->server()).get_cache_config(resolved->ref.cache);
+    if (!config)
+        return config.error();
+    return CacheWithConfig{std::move(*resolved), std::move(*config)};
 }
 
 int run_client_cli(std::vector<std::string> args, std::ostream& out, std::ostream& err,

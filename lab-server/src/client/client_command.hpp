@@ -5,6 +5,7 @@
 // before a command runs.
 #pragma once
 
+#include "attic/api_types.hpp"
 #include "cli/dispatch.hpp"
 #include "client/client_config.hpp"
 #include "config/environment.hpp"
@@ -49,5 +50,12 @@ struct ResolvedCache {
     const ServerEntry& server() const { return config.servers.at(ref.server); }
 };
 Result<ResolvedCache> resolve_cache(const ClientInvocation& inv, std::string_view text);
+
+// The same, with the cache's settings as its server answers them.
+struct CacheWithConfig {
+    ResolvedCache cache;
+    attic::CacheConfig config;
+};
+Result<CacheWithConfig> fetch_cache_config(const ClientInvocation& inv, std::string_view text);
 
 } // namespace nixedge::lab::client

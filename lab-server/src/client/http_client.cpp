@@ -112,52 +112,62 @@ Result<HttpResponse> finish(CURL* curl, CURLcode code, const std::string& url,
 
 } // namespace
 
-Result<HttpResponse> HttpClient::request(std::string_view method, std::string_view path,
-                                         const std::string& json_body) {
-    if (handle_->curl == nullptr)
-        return make_error(ErrorCode::internal, "curl_easy_init failed");
-    CURL* curl = handle_->curl;
-    std::string url = endpoint_ + std::string(path);
+// One request's state; it must outlive curl_easy_perform.
+struct HttpClient::Transfer {
+    std::string url;
     HeaderList headers;
     ResponseSink sink;
     char error_buffer[CURL_ERROR_SIZE] = {};
-    prepare(curl, url, headers, token_, sink, error_buffer);
+};
+
+Result<CURL*> HttpClient::begin(Transfer& transfer, std::string_view path) {
+    if (handle_->curl == nullptr)
+        return make_error(ErrorCode::internal, "curl_easy_init failed");
+    transfer.url = endpoint_ + std::string(path);
+    prepare(handle_->curl, transfer.url, transfer.headers, token_, transfer.sink,
+            transfer.error_buffer);
+    return handle_->curl;
+}
+
+Result<HttpResponse> HttpClient::request(std::string_view method, std::string_view path,
+                                         const std::string& json_body) {
+    Transfer transfer;
+    auto curl = begin(transfer, path);
+    if (!curl)
+        return curl.error();
     if (!json_body.empty()) {
-        headers.add("Content-Type: application/json");
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json_body.c_str());
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+        transfer.headers.add("Content-Type: application/json");
+        curl_easy_setopt(*curl, CURLOPT_POSTFIELDS, json_body.c_str());
+        curl_easy_setopt(*curl, CURLOPT_POSTFIELDSIZE_LARGE,
                          static_cast<curl_off_t>(json_body.size()));
     }
     if (method == "GET")
-        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(*curl, CURLOPT_HTTPGET, 1L);
     else
-        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, std::string(method).c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.list);
-    CURLcode code = curl_easy_perform(curl);
-    return finish(curl, code, url, error_buffer, sink);
+        curl_easy_setopt(*curl, CURLOPT_CUSTOMREQUEST, std::string(method).c_str());
+    curl_easy_setopt(*curl, CURLOPT_HTTPHEADER, transfer.headers.list);
+    CURLcode code = curl_easy_perform(*curl);
+    return finish(*curl, code, transfer.url, transfer.error_buffer, transfer.sink);
 }
 
 Result<HttpResponse> HttpClient::upload(std::string_view path,
                                         const std::vector<std::string>& extra_headers,
                                         BodySource& source, std::uint64_t content_length,
                                         const std::function<void(std::uint64_t)>& sent) {
-    if (handle_->curl == nullptr)
-        return make_error(ErrorCode::internal, "curl_easy_init failed");
-    CURL* curl = handle_->curl;
-    std::string url = endpoint_ + std::string(path);
-    HeaderList headers;
-    ResponseSink sink;
-    char error_buffer[CURL_ERROR_SIZE] = {};
-    prepare(curl, url, headers, token_, sink, error_buffer);
+    Transfer transfer;
+    auto begun = begin(transfer, path);
+    if (!begun)
+        return begun.error();
+    CURL* curl = *begun;
     for (const auto& line : extra_headers)
-        headers.add(line);
+        transfer.headers.add(line);
     UploadState state{&source, std::nullopt, 0, &sent};
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_body);
     curl_easy_setopt(curl, CURLOPT_READDATA, &state);
     curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(content_length));
     curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE, upload_buffer_bytes);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.list);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, transfer.headers.list);
     CURLcode code = curl_easy_perform(curl);
     if (state.failure)
         return *state.failure;
@@ -165,7 +175,7 @@ Result<HttpResponse> HttpClient::upload(std::string_view path,
         return make_error(ErrorCode::internal, "the upload ended after " +
                                                    std::to_string(state.sent) + " of " +
                                                    std::to_string(content_length) + " bytes");
-    return finish(curl, code, url, error_buffer, sink);
+    return finish(curl, code, transfer.url, transfer.error_buffer, transfer.sink);
 }
 
 } // namespace nixedge::lab::client

@@ -56,6 +56,9 @@ class HttpClient {
 
   private:
     struct Handle;
+    struct Transfer;
+    // The easy handle, reset and set up for a request to `path`.
+    Result<void*> begin(Transfer& transfer, std::string_view path);
     std::string endpoint_;
     std::string token_;
     std::unique_ptr<Handle> handle_;

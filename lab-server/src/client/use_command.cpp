@@ -1,9 +1,10 @@
 // `nixedge use CACHE`: the nix.conf and netrc lines that make Nix substitute
 // from CACHE; printed, or written into Nix's files with --write.
-#include "client/api_client.hpp"
 #include "client/client_command.hpp"
 #include "client/nix_conf.hpp"
 #include "client/text_files.hpp"
+
+#include <functional>
 
 namespace nixedge::lab::client {
 namespace {
@@ -67,20 +68,18 @@ int write_files(const ClientInvocation& inv, const NixLines& lines) {
 }
 
 int use(const ClientInvocation& inv) {
-    auto resolved = resolve_cache(inv, inv.args.positionals()[0]);
-    if (!resolved)
-        return report_failure(inv.err, resolved.error());
-    auto config = ApiClient(resolved->server()).get_cache_config(resolved->ref.cache);
-    if (!config)
-        return report_failure(inv.err, config.error());
-    if (!config->substituter_endpoint || !config->public_key)
+    auto fetched = fetch_cache_config(inv, inv.args.positionals()[0]);
+    if (!fetched)
+        return report_failure(inv.err, fetched.error());
+    const auto& config = fetched->config;
+    if (!config.substituter_endpoint || !config.public_key)
         return report_failure(
             inv.err, make_error(ErrorCode::internal, "the server named no substituter or key"));
-    auto host = host_of_url(*config->substituter_endpoint);
+    auto host = host_of_url(*config.substituter_endpoint);
     if (!host)
         return report_failure(inv.err, host.error());
-    NixLines lines{*config->substituter_endpoint, *config->public_key, *host,
-                   resolved->server().token};
+    NixLines lines{*config.substituter_endpoint, *config.public_key, *host,
+                   fetched->cache.server().token};
     if (inv.args.has("write"))
         return write_files(inv, lines);
     inv.out << "# nix.conf\n"
