@@ -13,6 +13,10 @@
 #  3. `nix copy --to 'http://…?compression=zstd'` of the same closure to a
 #     fresh nixedge-server;
 #  4. `nix copy --to 'file://…?compression=zstd'` (Nix alone, no server).
+# Each server's data directory stays until the end (with $T): deleting a
+# thousand chunk files just before the next push made ext4 scan the recently
+# freed inodes on every file it created (perf: find_inode_bit,
+# recently_deleted), a cost of the benchmark's clean-up, not of a push.
 # Figures: wall time, MB/s of NAR, server CPU, client CPU, stored bytes;
 # targets: nixedge push >= 70 % of the bound, >= 1.5x `nix copy` to http://.
 #
@@ -103,7 +107,6 @@ nixedge_once() {
   log "  nixedge push: $wall s, ${nixedge_rate[-1]} MB/s (server side ${nixedge_server_rate[-1]} MB/s over $busy s), server CPU ${nixedge_server_cpu[-1]} s, client CPU $cpu s, stored ${nixedge_stored[-1]} MB"
   log "    its summary: $(tail -1 "$T/nixedge-$run.log")"
   stop_pid "$srv_pid"
-  rm -rf "$srv_dir"
 }
 
 http_once() {
@@ -124,7 +127,6 @@ http_once() {
   nixedge_http_ratio+=("$(ratio "${nixedge_rate[-1]}" "${http_rate[-1]}")")
   log "  nix copy to http://: $wall s, ${http_rate[-1]} MB/s, server CPU ${http_server_cpu[-1]} s, client CPU $cpu s, stored ${http_stored[-1]} MB"
   stop_pid "$srv_pid"
-  rm -rf "$srv_dir"
 }
 
 file_once() {
