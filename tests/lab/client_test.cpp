@@ -367,7 +367,7 @@ TEST_CASE("upload order: references first, the largest ready path first", "[clie
     CHECK(scheduler.skipped().empty());
 }
 
-TEST_CASE("upload order: nothing starts before its references end; several run at once",
+TEST_CASE("upload order: nothing starts before its references end, several run at once",
           "[client]") {
     auto a = local_path("a", 10);
     auto b = local_path("b", 20);
