@@ -43,6 +43,11 @@ struct RunningLab {
     lab::http::test::TestServer server{fixture.router};
     std::string url() const { return "http://127.0.0.1:" + std::to_string(server.port()) + "/"; }
     lab::client::ServerEntry entry(std::string token) const { return {url(), std::move(token)}; }
+    // A cache "main" and a token that may push to it and read it.
+    std::string main_pusher() {
+        fixture.create_cache("main");
+        return fixture.token({{"main", Permission::push}, {"main", Permission::pull}});
+    }
 };
 
 lab::attic::UploadPathInfo info_for(const std::string& cache, const StorePath& path,
@@ -77,8 +82,7 @@ ClientRun run_client(const std::filesystem::path& home, std::vector<std::string>
 TEST_CASE("client api: uploads with the info in a header or a preamble publish signed paths",
           "[client]") {
     RunningLab lab;
-    lab.fixture.create_cache("main");
-    auto token = lab.fixture.token({{"main", Permission::push}, {"main", Permission::pull}});
+    auto token = lab.main_pusher();
     ApiClient api(lab.entry(token));
 
     for (bool preamble : {false, true}) {
@@ -107,8 +111,7 @@ TEST_CASE("client api: uploads with the info in a header or a preamble publish s
 TEST_CASE("client api: a NAR source that breaks mid-upload fails it and publishes nothing",
           "[client]") {
     RunningLab lab;
-    lab.fixture.create_cache("main");
-    auto token = lab.fixture.token({{"main", Permission::push}, {"main", Permission::pull}});
+    auto token = lab.main_pusher();
     ApiClient api(lab.entry(token));
     auto path = path_named("broken");
     std::string nar = file_nar(std::string(4 << 20, 'b'));

@@ -75,14 +75,17 @@ Result<LocalPathInfo> read_entry(const Json& entry) {
         return invalid(**path_text + ": no narSize");
     info.nar_size = size->get<std::uint64_t>();
     auto references = string_list(entry, "references");
+    if (!references)
+        return where(references.error());
     auto signatures = string_list(entry, "signatures");
+    if (!signatures)
+        return where(signatures.error());
     auto deriver = optional_string(entry, "deriver");
+    if (!deriver)
+        return where(deriver.error());
     auto ca = optional_string(entry, "ca");
-    for (const auto* failed :
-         {references ? nullptr : &references.error(), signatures ? nullptr : &signatures.error(),
-          deriver ? nullptr : &deriver.error(), ca ? nullptr : &ca.error()})
-        if (failed != nullptr)
-            return where(*failed);
+    if (!ca)
+        return where(ca.error());
     info.references = std::move(*references);
     info.signatures = std::move(*signatures);
     info.deriver = std::move(*deriver);

@@ -33,7 +33,7 @@ namespace {
 
 // Chunks already stored are not compressed again: a re-push costs hashing only.
 // `frame` only ever grows: reused from chunk to chunk, it is neither zeroed
-// nor faulted in again (a fresh megabyte per chunk cost ~5 % of ingest CPU).
+// nor faulted in again, as a fresh megabyte per chunk was.
 Result<NarUpload::ChunkOutcome> process_chunk(ChunkStore& chunks, ZstdCompressor& compressor,
                                               Bytes& frame, const Sha256Digest& hash,
                                               ByteView raw) {
