@@ -6,17 +6,59 @@ import { countedFetch, edgeFetch, freshOrigin } from './edge_client.mjs';
 import { freshStoreHash, publishPath, randomBytes } from './fixtures.mjs';
 
 describe('methods', () => {
-  for (const method of ['PUT', 'POST', 'DELETE', 'PATCH', 'OPTIONS']) {
-    it(`${method} is 405 with Allow, and touches no object`, async () => {
-      const origin = freshOrigin();
-      const { response, calls } = await countedFetch(origin, '/main/nix-cache-info', {
-        init: { method, body: method === 'OPTIONS' ? undefined : 'x' },
-      });
-      expect(response.status).toBe(405);
-      expect(response.headers.get('Allow')).toBe('GET, HEAD');
-      expect(calls).toEqual({});
+  // Every route shape (under /<cache>/ and bare for DEFAULT_CACHE), and a
+  // path that names nothing: the method is refused before the path is read.
+  const hash = freshStoreHash();
+  const manifest = 'a'.repeat(64);
+  const shapes = [
+    '/main/nix-cache-info',
+    `/main/${hash}.narinfo`,
+    `/main/nar/${manifest}.nar.zst`,
+    `/main/${hash}.ls`,
+    '/nix-cache-info',
+    `/${hash}.narinfo`,
+    `/nar/${manifest}.nar.zst`,
+    `/${hash}.ls`,
+    '/sync/plan',
+  ];
+  // Every method workerd's Request knows other than GET and HEAD, and one in
+  // lower case (upper-cased on the way in).
+  const methods = [
+    'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'PURGE', 'BAN', 'QUERY',
+    'COPY', 'LOCK', 'UNLOCK', 'MKCOL', 'MOVE', 'PROPFIND', 'PROPPATCH', 'SEARCH', 'ACL',
+    'REPORT', 'MKACTIVITY', 'CHECKOUT', 'MERGE', 'MSEARCH', 'NOTIFY', 'SUBSCRIBE',
+    'UNSUBSCRIBE', 'patch',
+  ];
+  const withoutBody = new Set(['OPTIONS', 'TRACE']);
+  for (const method of methods) {
+    it(`${method} is 405 with Allow on every route shape, and touches no object`, async () => {
+      for (const path of shapes) {
+        const origin = freshOrigin();
+        const body = withoutBody.has(method) ? undefined : 'x';
+        const { response, calls } = await countedFetch(origin, path, { init: { method, body } });
+        expect(response.status, `${method} ${path}`).toBe(405);
+        expect(response.headers.get('Allow'), `${method} ${path}`).toBe('GET, HEAD');
+        expect(calls, `${method} ${path}`).toEqual({});
+      }
     });
   }
+
+  it('no other method can reach the Worker: workerd cannot even make the request', () => {
+    for (const method of ['CONNECT', 'TRACK', 'LINK', 'UNLINK', 'BIND', 'MKCALENDAR', 'M-SEARCH', 'NIXEDGE']) {
+      expect(() => new Request('http://edge.test/main/nix-cache-info', { method }), method).toThrow(
+        /Invalid HTTP method/,
+      );
+    }
+  });
+
+  it('the runtime path (SELF) answers a PUT with 405 too', async () => {
+    for (const path of shapes) {
+      const response = await edgeFetch(freshOrigin(), path, { method: 'PUT', body: 'x' });
+      expect(response.status, path).toBe(405);
+      expect(response.headers.get('Allow'), path).toBe('GET, HEAD');
+      await response.arrayBuffer();
+    }
+  });
 });
 
 describe('paths', () => {
