@@ -9,7 +9,10 @@
 # copy` to http:// and file:// on a 1.1 GB closure, ~10 min. `prod`
 # (bench/prod_bench.sh: PostgreSQL + RGW against SQLite + a local directory,
 # and the sync's listing cost) runs only when named: it starts its own RGW
-# and PostgreSQL, takes ~15 min and ~5 GB of RAM.
+# and PostgreSQL, takes ~15 min and ~5 GB of RAM. `load`
+# (bench/load_bench.sh: the server under wrk load and against slow clients)
+# also runs only when named, ~8 min (LOAD_SECONDS per workload, default 60),
+# and writes its section to docs/reliability.md instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 doc=docs/benchmarks.md
@@ -95,4 +98,13 @@ if [[ $parts == *" prod "* ]]; then
   bench/prod_bench.sh "$tmp/prod.md"
   splice '<!-- prod-benchmarks:begin -->' '<!-- prod-benchmarks:end -->' "$tmp/prod.md"
   echo "bench: wrote the production benchmarks to $doc" >&2
+fi
+
+if [[ $parts == *" load "* ]]; then
+  echo "bench: the lab server under load and against slow clients" >&2
+  machine >"$tmp/machine.md"
+  LOAD_MACHINE=$tmp/machine.md bench/load_bench.sh "$tmp/load.md"
+  [[ -f docs/reliability.md ]] || printf '# Reliability\n\n' >docs/reliability.md
+  doc=docs/reliability.md splice '<!-- BEGIN load -->' '<!-- END load -->' "$tmp/load.md"
+  echo "bench: wrote the load figures to docs/reliability.md" >&2
 fi
