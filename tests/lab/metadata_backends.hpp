@@ -41,7 +41,7 @@ struct TestClock {
 
 // What the tests set, whichever the database.
 struct StoreOptions {
-    std::chrono::seconds chunk_claim_timeout{3600};
+    lab::ClaimRules claims;
     int schema_version = 0; // 0: the latest
 };
 
@@ -54,7 +54,7 @@ struct SqliteBackend {
                                                          StoreOptions options = {}) {
         lab::SqliteMetadataOptions o;
         o.clock = clock.clock();
-        o.chunk_claim_timeout = options.chunk_claim_timeout;
+        o.claims = options.claims;
         o.schema_version = options.schema_version;
         auto store = lab::SqliteMetadataStore::open(file(), std::move(o));
         if (!store)
@@ -134,7 +134,7 @@ struct PostgresBackend {
                   std::size_t max_connections = 8) {
         lab::PostgresMetadataOptions o;
         o.clock = clock.clock();
-        o.chunk_claim_timeout = options.chunk_claim_timeout;
+        o.claims = options.claims;
         o.schema_version = options.schema_version;
         o.max_connections = max_connections;
         return lab::PostgresMetadataStore::open(url, std::move(o));

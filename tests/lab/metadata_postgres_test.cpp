@@ -113,8 +113,8 @@ TEST_CASE("postgres: one schema history with SQLite", "[postgres]") {
         TestClock clock;
         SqliteBackend lite;
         PostgresBackend pg;
-        test::open_store(lite, clock, {std::chrono::seconds(3600), version});
-        test::open_store(pg, clock, {std::chrono::seconds(3600), version});
+        test::open_store(lite, clock, {{}, version});
+        test::open_store(pg, clock, {{}, version});
         CHECK(postgres_columns(pg) == sqlite_columns(lite));
         CHECK(postgres_indexes(pg) == sqlite_indexes(lite));
         CHECK(pg.scalar("SELECT string_agg(description, '|' ORDER BY version) "
@@ -129,7 +129,7 @@ TEST_CASE("postgres: an old database is migrated at open, a newer one refused", 
     TestClock clock;
     const auto key = test::make_key("old-1");
     {
-        auto store = test::open_store(db, clock, {std::chrono::seconds(3600), 1});
+        auto store = test::open_store(db, clock, {{}, 1});
         REQUIRE(store->create_cache("old", {}, key).ok());
         CHECK(db.scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema = '" +
                         db.schema + "' AND table_name = 'paths'") == "0");

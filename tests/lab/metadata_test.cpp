@@ -394,7 +394,7 @@ TEMPLATE_TEST_CASE("metadata: a dead claim is taken over after the claim timeout
     TestType db;
     TestClock clock;
     test::StoreOptions options;
-    options.chunk_claim_timeout = std::chrono::seconds(600);
+    options.claims.timeout = std::chrono::seconds(600);
     auto store = test::open_store(db, clock, options);
     const auto hash = test::digest_of("chunk");
     auto crashed = store->claim_chunk(hash, 1000, 400).value();
@@ -417,6 +417,54 @@ TEMPLATE_TEST_CASE("metadata: a dead claim is taken over after the claim timeout
     CHECK(store->mark_chunk_stored(hash, crashed.claim_id).error().code == ErrorCode::conflict);
     CHECK(store->mark_chunk_stored(test::digest_of("none"), 1).error().code ==
           ErrorCode::not_found);
+}
+
+TEMPLATE_TEST_CASE("metadata: the claims of a writer that fell silent are taken over at once",
+                   "[metadata]", test::SqliteBackend, test::PostgresBackend) {
+    TestType db;
+    TestClock clock;
+    test::StoreOptions beating; // renews its writer row every 10 ms
+    beating.claims.heartbeat = std::chrono::milliseconds(10);
+    test::StoreOptions frozen; // as if killed: never renews it
+    frozen.claims.heartbeat = std::chrono::hours(1);
+    auto live = test::open_store(db, clock, beating);
+    auto killed = test::open_store(db, clock, frozen);
+    auto other = test::open_store(db, clock, frozen);
+    const auto live_hash = test::digest_of("live"), killed_hash = test::digest_of("killed");
+    REQUIRE(live->claim_chunk(live_hash, 1000, 400).value().outcome ==
+            ChunkClaimOutcome::claimed_by_me);
+    auto killed_claim = killed->claim_chunk(killed_hash, 1000, 400).value();
+    CHECK(other->claim_chunk(killed_hash, 1000, 400).value().outcome ==
+          ChunkClaimOutcome::claimed_by_other);
+
+    // Past the silence, the killed writer's claim is dead (long before the
+    // claim timeout); the live writer's stands, and so does the killed
+    // writer's claim for itself (a process knows it lives).
+    clock.advance(ClaimRules{}.writer_silence.count() + 1);
+    const auto beat_seen = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (db.scalar("SELECT count(*) FROM writers WHERE heartbeat_at = " +
+                     std::to_string(clock.now->load())) == "0" &&
+           std::chrono::steady_clock::now() < beat_seen)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    CHECK(other->claim_chunk(live_hash, 1000, 400).value().outcome ==
+          ChunkClaimOutcome::claimed_by_other);
+    CHECK(killed->claim_chunk(killed_hash, 1000, 400).value().outcome ==
+          ChunkClaimOutcome::claimed_by_other);
+    auto takeover = other->claim_chunk(killed_hash, 1000, 410).value();
+    CHECK(takeover.outcome == ChunkClaimOutcome::claimed_by_me);
+    CHECK(takeover.claim_id != killed_claim.claim_id);
+    CHECK(killed->mark_chunk_stored(killed_hash, killed_claim.claim_id).error().code ==
+          ErrorCode::conflict);
+    REQUIRE(other->mark_chunk_stored(killed_hash, takeover.claim_id).ok());
+
+    // A writer that stops cleanly leaves its row: its claims are dead at once.
+    auto stopped_hash = test::digest_of("stopped");
+    REQUIRE(live->claim_chunk(stopped_hash, 1000, 400).value().outcome ==
+            ChunkClaimOutcome::claimed_by_me);
+    live.reset();
+    CHECK(other->claim_chunk(stopped_hash, 1000, 400).value().outcome ==
+          ChunkClaimOutcome::claimed_by_me);
+    CHECK(db.scalar("SELECT count(*) FROM writers") == "2");
 }
 
 TEMPLATE_TEST_CASE("metadata: a released claim is taken over at once, a stored chunk stays",

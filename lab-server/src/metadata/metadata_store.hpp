@@ -31,6 +31,24 @@ using UnixTime = std::int64_t; // seconds since the epoch, UTC
 using Clock = std::function<UnixTime()>;
 UnixTime system_clock_now();
 
+// When a claim (a chunk being uploaded, or being deleted by GC) is dead, so
+// that another writer may take it over. Every process that opens the database
+// registers as a writer and renews its heartbeat; a claim whose writer has
+// fallen silent is dead at once (a crashed server's uploads are taken over
+// within seconds), and any claim older than `timeout` is dead whoever holds it
+// (the rule for claims that name no writer). Every replica must use the same
+// values.
+struct ClaimRules {
+    // Far longer than any upload of a 4 MiB chunk, so a live but slow writer
+    // keeps its claim.
+    std::chrono::seconds timeout{3600};
+    // How often a process renews its writer row.
+    std::chrono::milliseconds heartbeat{2000};
+    // A writer whose row is older than this is dead. Several heartbeats, so a
+    // busy database delaying one does not look like a crash.
+    std::chrono::seconds writer_silence{10};
+};
+
 inline constexpr std::int64_t default_cache_priority = 41; // cache.nixos.org (40) first
 
 // ---- caches and their signing keys ----

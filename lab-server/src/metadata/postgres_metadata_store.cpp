@@ -16,7 +16,7 @@ PostgresMetadataStore::PostgresMetadataStore(const std::string& url,
                                              PostgresMetadataOptions options)
     // Three connections at least: a GC run holds one (the GC lock) while its
     // outbox drain holds another (with_outbox_lock) and queries on a third.
-    : SqlMetadataStore(options.clock, options.chunk_claim_timeout, url,
+    : SqlMetadataStore(options.clock, options.claims, url,
                        std::max<std::size_t>(3, options.max_connections), options.max_attempts) {}
 
 Result<std::unique_ptr<PostgresMetadataStore>>
@@ -26,11 +26,17 @@ PostgresMetadataStore::open(const std::string& url, PostgresMetadataOptions opti
     int target = options.schema_version == 0 ? latest_schema_version() : options.schema_version;
     std::unique_ptr<PostgresMetadataStore> store(
         new PostgresMetadataStore(url, std::move(options)));
-    auto lease = store->pool_.acquire();
-    if (!lease)
-        return lease.error();
-    if (auto migrated = postgres_migrate(**lease, target, store->clock_()); !migrated)
-        return migrated.error();
+    {
+        auto lease = store->pool_.acquire();
+        if (!lease)
+            return lease.error();
+        if (auto migrated = postgres_migrate(**lease, target, store->clock_()); !migrated)
+            return migrated.error();
+    }
+    // A store held at an older schema (tests of migrations) has no writers table.
+    if (target == latest_schema_version())
+        if (auto registered = store->register_writer(); !registered)
+            return registered.error();
     return store;
 }
 

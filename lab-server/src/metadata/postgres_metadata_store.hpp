@@ -24,10 +24,8 @@ struct PostgresMetadataOptions {
     // Runs of a write transaction that keeps hitting serialization failures
     // or deadlocks before the caller gets database_unavailable.
     int max_attempts = 12;
-    // A chunk claim older than this is presumed dead and may be taken over.
-    // Far longer than any upload of a 4 MiB chunk, so a writer that is merely
-    // slow keeps its claim. Every replica must use the same value.
-    std::chrono::seconds chunk_claim_timeout{3600};
+    // When a chunk claim is dead and may be taken over.
+    ClaimRules claims;
     // Tests replace it to move time.
     Clock clock = system_clock_now;
     // Tests stop at an older schema version to exercise migrations.

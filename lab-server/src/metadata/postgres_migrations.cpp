@@ -166,13 +166,31 @@ ALTER TABLE staged_uploads ADD COLUMN held_narinfo TEXT;
 CREATE INDEX staged_uploads_held ON staged_uploads (cache_id) WHERE held_narinfo IS NOT NULL;
 )sql";
 
-constexpr std::array<PostgresMigration, 6> migrations{{
+constexpr const char* claim_writers = R"sql(
+-- Every process that opens the database registers here under a fresh id and
+-- renews heartbeat_at every few seconds (ClaimRules). A chunk claim, and
+-- GC's deletion mark on a NAR, name their writer: once that writer falls
+-- silent (it crashed, or was killed), they are dead and the next upload of
+-- the chunk or NAR takes over within seconds, not after the claim timeout.
+-- A clean stop removes the row. No foreign key: claims outlive the rows of
+-- their dead writers.
+CREATE TABLE writers (
+    id TEXT PRIMARY KEY, -- host/pid/random
+    started_at BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL
+);
+ALTER TABLE chunks ADD COLUMN claimed_by TEXT;
+ALTER TABLE nars ADD COLUMN deleting_by TEXT;
+)sql";
+
+constexpr std::array<PostgresMigration, 7> migrations{{
     {1, caches_and_keys},
     {2, chunks_and_nars},
     {3, staged_uploads_and_paths},
     {4, outbox},
     {5, garbage_collection},
     {6, held_paths},
+    {7, claim_writers},
 }};
 
 constexpr const char* create_schema_migrations = R"sql(

@@ -29,35 +29,66 @@ ChunkState chunk_state(const std::string& text) {
     return text == "stored" ? ChunkState::stored : ChunkState::claimed;
 }
 
+std::optional<std::string> optional_text(auto& q, int column) {
+    return q.is_null(column) ? std::nullopt : std::optional<std::string>(q.text(column));
+}
+std::optional<UnixTime> optional_int64(auto& q, int column) {
+    return q.is_null(column) ? std::nullopt : std::optional<UnixTime>(q.int64(column));
+}
+
 struct ChunkRow {
     std::uint64_t raw_size = 0;
     std::uint64_t stored_size = 0;
     ChunkState state = ChunkState::claimed;
     std::int64_t claim_id = 0;
     UnixTime claimed_at = 0;
+    std::optional<std::string> claimed_by;    // the writer holding the claim, if named
+    std::optional<UnixTime> writer_heartbeat; // absent once that writer's row is gone
 };
 
 Result<ChunkRow> read_chunk_row(auto& c, const std::string& hash) {
-    auto q = c.query("SELECT raw_size, stored_size, state, claim_id, claimed_at "
-                     "FROM chunks WHERE hash = ?",
+    auto q = c.query("SELECT c.raw_size, c.stored_size, c.state, c.claim_id, c.claimed_at, "
+                     "c.claimed_by, w.heartbeat_at "
+                     "FROM chunks c LEFT JOIN writers w ON w.id = c.claimed_by WHERE c.hash = ?",
                      hash);
     auto row = q.step();
     if (!row)
         return row.error();
     if (!*row)
         return make_error(ErrorCode::internal, "chunk " + hash + " vanished during its claim");
-    return ChunkRow{q.uint64(0), q.uint64(1), chunk_state(q.text(2)), q.int64(3), q.int64(4)};
+    return ChunkRow{q.uint64(0), q.uint64(1),         chunk_state(q.text(2)), q.int64(3),
+                    q.int64(4),  optional_text(q, 5), optional_int64(q, 6)};
 }
+
+// Who is claiming, and by which rules (ClaimRules) another's claim (on a
+// chunk, or GC's mark on a NAR) is dead.
+struct Claimant {
+    const std::string& writer;
+    UnixTime now;
+    ClaimRules rules;
+
+    bool outlived(UnixTime since, const std::optional<std::string>& by,
+                  const std::optional<UnixTime>& writer_heartbeat) const {
+        if (since <= now - rules.timeout.count())
+            return true;
+        if (!by || *by == writer)
+            return false; // no writer to ask; or this process, which lives
+        return !writer_heartbeat || *writer_heartbeat <= now - rules.writer_silence.count();
+    }
+    bool outlived(const ChunkRow& claim) const {
+        return outlived(claim.claimed_at, claim.claimed_by, claim.writer_heartbeat);
+    }
+};
 
 // Takes over a dead claim. Compare-and-set on its id: under SQLite's single
 // writer it always lands; under PostgreSQL's read committed a second taker
 // waits for the first, re-reads the row and changes nothing.
 Result<ChunkClaim> take_over(auto& c, const std::string& hash, const ChunkClaimRequest& r,
-                             const ChunkRow& dead, UnixTime now) {
+                             const ChunkRow& dead, const Claimant& me) {
     auto taken = c.run("UPDATE chunks SET stored_size = ?, claim_id = claim_id + 1, "
-                       "claimed_at = ?, unused_since = ? "
+                       "claimed_at = ?, claimed_by = ?, unused_since = ? "
                        "WHERE hash = ? AND claim_id = ? AND state = 'claimed'",
-                       r.stored_size, now, now, hash, dead.claim_id);
+                       r.stored_size, me.now, me.writer, me.now, hash, dead.claim_id);
     if (!taken)
         return taken.error();
     if (c.changes() == 0)
@@ -89,17 +120,17 @@ Result<void> check_replacement_size(auto& c, const std::string& hash, const Chun
                           " (compress it at the zstd level and version it was first stored with)");
 }
 
-Result<ChunkClaim> claim_one(auto& c, const ChunkClaimRequest& r, UnixTime now,
-                             std::int64_t timeout) {
+Result<ChunkClaim> claim_one(auto& c, const ChunkClaimRequest& r, const Claimant& me) {
+    const auto now = me.now;
     const auto hash = hex(r.hash);
     // Portable first-writer-wins: the insert that lands creates the claim.
     // Unused until a recorded NAR lists it: an upload that dies leaves a
     // chunk for GC.
-    auto inserted =
-        c.run("INSERT INTO chunks "
-              "(hash, raw_size, stored_size, state, claim_id, claimed_at, unused_since) "
-              "VALUES (?, ?, ?, 'claimed', 1, ?, ?) ON CONFLICT (hash) DO NOTHING",
-              hash, r.raw_size, r.stored_size, now, now);
+    auto inserted = c.run(
+        "INSERT INTO chunks "
+        "(hash, raw_size, stored_size, state, claim_id, claimed_at, claimed_by, unused_since) "
+        "VALUES (?, ?, ?, 'claimed', 1, ?, ?, ?) ON CONFLICT (hash) DO NOTHING",
+        hash, r.raw_size, r.stored_size, now, me.writer, now);
     if (!inserted)
         return inserted.error();
     if (c.changes() == 1)
@@ -124,12 +155,12 @@ Result<ChunkClaim> claim_one(auto& c, const ChunkClaimRequest& r, UnixTime now,
         return ChunkClaim{ChunkClaimOutcome::already_stored, existing->claim_id,
                           existing->stored_size};
     }
-    if (existing->claimed_at > now - timeout)
+    if (!me.outlived(*existing))
         return ChunkClaim{ChunkClaimOutcome::claimed_by_other, existing->claim_id,
                           existing->stored_size};
     if (auto ok = check_replacement_size(c, hash, r, *existing); !ok)
         return ok.error();
-    return take_over(c, hash, r, *existing, now);
+    return take_over(c, hash, r, *existing, me);
 }
 
 constexpr std::string_view chunk_columns =
@@ -259,11 +290,11 @@ Result<bool> nar_exists(auto& c, const std::string& manifest_hash) {
 
 // Recording a NAR that is already recorded (the upload is about to stage
 // it): whether it is unused. One that GC is deleting cannot be used until GC
-// is done, unless its mark is older than the claim timeout: that GC died, and
-// the mark is taken back.
-Result<bool> reuse_nar(auto& c, const std::string& manifest_hash, UnixTime now,
-                       std::int64_t timeout) {
-    auto q = c.query("SELECT deleting_since, unused_since FROM nars WHERE manifest_hash = ?",
+// is done, unless that GC died (ClaimRules): then the mark is taken back.
+Result<bool> reuse_nar(auto& c, const std::string& manifest_hash, const Claimant& me) {
+    auto q = c.query("SELECT n.deleting_since, n.unused_since, n.deleting_by, w.heartbeat_at "
+                     "FROM nars n LEFT JOIN writers w ON w.id = n.deleting_by "
+                     "WHERE n.manifest_hash = ?",
                      manifest_hash);
     auto row = q.step();
     if (!row)
@@ -273,7 +304,7 @@ Result<bool> reuse_nar(auto& c, const std::string& manifest_hash, UnixTime now,
     const bool unused = !q.is_null(1);
     if (q.is_null(0))
         return unused;
-    if (q.int64(0) > now - timeout)
+    if (!me.outlived(q.int64(0), optional_text(q, 2), optional_int64(q, 3)))
         return make_error(ErrorCode::storage_unavailable,
                           "NAR " + manifest_hash +
                               " is being garbage collected; upload it again in a moment");
@@ -315,8 +346,7 @@ SqlMetadataStore<Pool>::claim_chunks(std::span<const ChunkClaimRequest> requests
     for (const auto& request : requests)
         if (auto ok = validate_claim(request); !ok)
             return ok.error();
-    const auto now = clock_();
-    const auto timeout = static_cast<std::int64_t>(claim_timeout_.count());
+    const Claimant me{writer_id_, clock_(), claims_};
     // Rows are claimed in hash order, whatever the request order: two
     // replicas claiming overlapping batches then wait for each other in one
     // direction only and never deadlock. The first request of a repeated hash
@@ -336,7 +366,7 @@ SqlMetadataStore<Pool>::claim_chunks(std::span<const ChunkClaimRequest> requests
             const auto& request = requests[index];
             if (seen.contains(request.hash))
                 continue;
-            auto claim = claim_one(c, request, now, timeout);
+            auto claim = claim_one(c, request, me);
             if (!claim)
                 return claim.error();
             seen.emplace(request.hash, *claim);
@@ -366,7 +396,7 @@ SqlMetadataStore<Pool>::mark_chunks_stored(std::span<const ChunkStoredRequest> r
 template <class Pool>
 Result<void> SqlMetadataStore<Pool>::release_chunk_claim(const Sha256Digest& hash,
                                                          std::int64_t claim_id) {
-    const auto timeout = static_cast<std::int64_t>(claim_timeout_.count());
+    const auto timeout = static_cast<std::int64_t>(claims_.timeout.count());
     // As reset_chunk_for_upload: older than any claim timeout on any replica.
     const auto dead_since = std::min<UnixTime>(0, clock_() - timeout);
     // Unsynced: a release lost in a crash leaves a claim that times out.
@@ -435,7 +465,7 @@ Result<Sha256Digest> SqlMetadataStore<Pool>::record_nar(const ChunkManifest& man
     const auto digest = Sha256::digest(as_bytes(*encoded));
     const auto manifest_hash = hex(digest);
     const auto now = clock_();
-    const auto timeout = static_cast<std::int64_t>(claim_timeout_.count());
+    const Claimant me{writer_id_, now, claims_};
     bool inserted = false, was_unused = false;
     auto recorded = pool_.write([&](auto& c) -> Result<Sha256Digest> {
         inserted = was_unused = false; // a retried transaction starts over
@@ -443,7 +473,7 @@ Result<Sha256Digest> SqlMetadataStore<Pool>::record_nar(const ChunkManifest& man
         if (!exists)
             return exists.error();
         if (*exists) {
-            auto unused = reuse_nar(c, manifest_hash, now, timeout);
+            auto unused = reuse_nar(c, manifest_hash, me);
             if (!unused)
                 return unused.error();
             was_unused = *unused;
@@ -584,7 +614,7 @@ Result<std::vector<ChunkUse>> SqlMetadataStore<Pool>::chunk_uses(const Sha256Dig
 
 template <class Pool>
 Result<bool> SqlMetadataStore<Pool>::reset_chunk_for_upload(const Sha256Digest& hash) {
-    const auto timeout = static_cast<std::int64_t>(claim_timeout_.count());
+    const auto timeout = static_cast<std::int64_t>(claims_.timeout.count());
     // The epoch is older than any claim timeout on any replica's clock; a
     // test clock near the epoch gets a time older than its own timeout.
     const auto dead_since = std::min<UnixTime>(0, clock_() - timeout);

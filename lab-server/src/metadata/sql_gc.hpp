@@ -191,13 +191,14 @@ SqlMetadataStore<Pool>::mark_nars_for_deletion(UnixTime unused_before, std::size
         std::vector<Sha256Digest> marked;
         bool was_on_edge = false;
         for (const auto& [hash, kept_for_edge] : *candidates) {
-            auto mark = c.run("UPDATE nars SET deleting_since = ? WHERE manifest_hash = ? "
+            auto mark = c.run("UPDATE nars SET deleting_since = ?, deleting_by = ? "
+                              "WHERE manifest_hash = ? "
                               "AND unused_since < ? "
                               "AND (edge_keep_until IS NULL OR edge_keep_until <= ?) "
                               "AND NOT EXISTS (SELECT 1 FROM paths WHERE manifest_hash = ?) "
                               "AND NOT EXISTS "
                               "(SELECT 1 FROM staged_uploads WHERE manifest_hash = ?)",
-                              now, hash, unused_before, now, hash, hash);
+                              now, writer_id_, hash, unused_before, now, hash, hash);
             if (!mark)
                 return mark.error();
             if (c.changes() == 0) {
@@ -268,10 +269,10 @@ SqlMetadataStore<Pool>::claim_chunks_for_deletion(UnixTime unused_before, std::s
         std::vector<ClaimedChunk> claimed;
         for (const auto& [hash, claim_id, stored_size] : *candidates) {
             auto claim = c.run("UPDATE chunks SET state = 'claimed', claim_id = claim_id + 1, "
-                               "claimed_at = ?, stored_at = NULL "
+                               "claimed_at = ?, claimed_by = ?, stored_at = NULL "
                                "WHERE hash = ? AND claim_id = ? AND unused_since < ? "
                                "AND NOT EXISTS (SELECT 1 FROM nar_chunks WHERE chunk_hash = ?)",
-                               now, hash, claim_id, unused_before, hash);
+                               now, writer_id_, hash, claim_id, unused_before, hash);
             if (!claim)
                 return claim.error();
             if (c.changes() == 0) {

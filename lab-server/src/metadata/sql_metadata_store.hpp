@@ -7,11 +7,12 @@
 // and the migrations. SqliteMetadataStore and PostgresMetadataStore add
 // opening, the schema version and the outbox lock.
 //
-// The definitions are in sql_{caches,content,paths,gc,outbox,bucket_queries}.hpp,
+// The definitions are in sql_{caches,content,paths,gc,outbox,bucket_queries,writers}.hpp,
 // instantiated once per database by sqlite_metadata_store.cpp and
 // postgres_metadata_store.cpp (through sql_metadata_store_impl.hpp).
 #pragma once
 
+#include "metadata/heartbeat.hpp"
 #include "metadata/metadata_store.hpp"
 
 #include <chrono>
@@ -111,11 +112,20 @@ template <class Pool> class SqlMetadataStore : public MetadataStore {
     using MetadataStore::complete_outbox;
     Result<void> fail_outbox(std::int64_t id, std::string_view error) override;
 
+    // Stops the heartbeat and removes this process's writer row: claims it
+    // still holds (uploads cut short) are dead at once.
+    ~SqlMetadataStore() override;
+
   protected:
     template <class... PoolArgs>
-    SqlMetadataStore(Clock clock, std::chrono::seconds claim_timeout, PoolArgs&&... pool_args)
-        : clock_(std::move(clock)), claim_timeout_(claim_timeout),
-          pool_(std::forward<PoolArgs>(pool_args)...) {}
+    SqlMetadataStore(Clock clock, ClaimRules claims, PoolArgs&&... pool_args)
+        : clock_(std::move(clock)), claims_(claims), pool_(std::forward<PoolArgs>(pool_args)...) {}
+
+    // Registers this process in `writers` (a fresh id) and starts renewing
+    // the row; open() calls it once the schema is current. Also forgets the
+    // rows of writers silent for longer than the claim timeout.
+    Result<void> register_writer();
+    void renew_writer();
 
     // After a commit that made a NAR used (nullopt) or about to be used again
     // (now): its unused_since, outside that serializable transaction, so that
@@ -128,9 +138,11 @@ template <class Pool> class SqlMetadataStore : public MetadataStore {
                                const std::optional<std::string>& held_narinfo);
 
     Clock clock_;
-    // A chunk claim older than this is presumed dead and may be taken over.
-    std::chrono::seconds claim_timeout_;
+    ClaimRules claims_;
     Pool pool_;
+    // This process's id in `writers` (host/pid/random), the owner its claims name.
+    std::string writer_id_;
+    Heartbeat heartbeat_;
 };
 
 } // namespace nixedge::lab

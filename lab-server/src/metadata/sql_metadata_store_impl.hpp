@@ -8,3 +8,4 @@
 #include "metadata/sql_gc.hpp"
 #include "metadata/sql_outbox.hpp"
 #include "metadata/sql_paths.hpp"
+#include "metadata/sql_writers.hpp"

@@ -34,7 +34,7 @@ Result<void> use_wal(SqliteConnection& c, const std::filesystem::path& path) {
 
 SqliteMetadataStore::SqliteMetadataStore(const std::filesystem::path& path,
                                          SqliteMetadataOptions options)
-    : SqlMetadataStore(options.clock, options.chunk_claim_timeout, path, options.max_connections,
+    : SqlMetadataStore(options.clock, options.claims, path, options.max_connections,
                        options.busy_timeout),
       path_(path) {}
 
@@ -44,13 +44,19 @@ SqliteMetadataStore::open(const std::filesystem::path& path, SqliteMetadataOptio
         options.clock = system_clock_now;
     int target = options.schema_version == 0 ? latest_schema_version() : options.schema_version;
     std::unique_ptr<SqliteMetadataStore> store(new SqliteMetadataStore(path, std::move(options)));
-    auto lease = store->pool_.acquire();
-    if (!lease)
-        return lease.error();
-    if (auto ok = use_wal(**lease, path); !ok)
-        return ok.error();
-    if (auto migrated = migrate(**lease, target, store->clock_()); !migrated)
-        return migrated.error();
+    {
+        auto lease = store->pool_.acquire();
+        if (!lease)
+            return lease.error();
+        if (auto ok = use_wal(**lease, path); !ok)
+            return ok.error();
+        if (auto migrated = migrate(**lease, target, store->clock_()); !migrated)
+            return migrated.error();
+    }
+    // A store held at an older schema (tests of migrations) has no writers table.
+    if (target == latest_schema_version())
+        if (auto registered = store->register_writer(); !registered)
+            return registered.error();
     return store;
 }
 

@@ -19,10 +19,8 @@ struct SqliteMetadataOptions {
     std::size_t max_connections = 8;
     // How long a statement waits for another process's write lock.
     std::chrono::milliseconds busy_timeout{10'000};
-    // A chunk claim older than this is presumed dead and may be taken over.
-    // Far longer than any upload of a 4 MiB chunk, so a writer that is merely
-    // slow keeps its claim. Every replica must use the same value.
-    std::chrono::seconds chunk_claim_timeout{3600};
+    // When a chunk claim is dead and may be taken over.
+    ClaimRules claims;
     // Tests replace it to move time.
     Clock clock = system_clock_now;
     // Tests stop at an older schema version to exercise migrations.
