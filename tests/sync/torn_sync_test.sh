@@ -5,9 +5,10 @@
 #   torn_sync_test.sh NIXEDGE_SERVER_BINARY      (run from the repository root;
 #                                                 NIXEDGE_SYNC_ROUNDS: rounds, default 3)
 # One lab server (SQLite, local bucket) with a public edge cache `edge`
-# (retention of seconds) and a private cache `secret` (edge flag set, so only
+# (retention of 45 s) and a private cache `secret` (edge flag set, so only
 # its privacy keeps it off the edge). GC runs every second in the server and
-# by hand, with an orphan grace of seconds: it really deletes NARs and chunks
+# by hand, with an orphan grace of 42 s (the shortest the server allows for
+# the sync timing it is told, plus 1 s): it really deletes NARs and chunks
 # during the run. The sync runs in a loop, like its CronJob, into a mirror
 # directory, the mirror checked after every rclone call (checked_rclone.sh:
 # no narinfo without its manifest and chunks, nothing of `secret`) and after
@@ -16,16 +17,17 @@
 # new input-addressed paths (multi-chunk ones sharing chunks with earlier
 # rounds, a closure over a pinned path, small ones) to `edge` and a path to
 # `secret`; a path deleted the round before is pushed again; `path delete`
-# removes paths of the round before; `gc --once` runs. Then the mirror, as the
-# last sync left it, is loaded into wrangler dev's local R2 and a fresh store
+# removes paths of the round before and the rest of them is left to retention;
+# `gc --once` runs. Then the mirror, once a run that began after the traffic
+# has finished, is loaded into wrangler dev's local R2 and a fresh store
 # substitutes EVERY path it advertises through the Worker (require-sigs, only
 # `edge`'s key): same trees and NarHashes as built.
 # Last, the contrast: a plain `rclone sync` of the bucket, while a round of
 # the same traffic runs, is caught by the same checker: with rclone's own
-# ordering made strict (--check-first --order-by name,descending --transfers 1)
-# and stopped half-way through the narinfos (--max-transfer, soft cutoff), the
-# mirror it leaves holds narinfos whose chunks are not there; finished, it
-# holds the private paths' manifests and chunks.
+# ordering made strict (--check-first --order-by name,descending --transfers 1:
+# narinfos before chunks) and stopped where the chunks begin (--max-transfer,
+# soft cutoff), the mirror it leaves holds narinfos whose chunks are not
+# there; finished, it holds the private paths' manifests and chunks.
 set -euo pipefail
 server=$(realpath "$1")
 repo=$(pwd)
@@ -41,12 +43,13 @@ unset AWS_CA_BUNDLE # rclone 1.60 refuses to start when it is set
 export RCLONE_CONFIG=$tmp/rclone.conf
 touch "$RCLONE_CONFIG"
 
-# What the server is told of the sync, and what the loop below keeps to (each
-# run is checked against it): a run takes at most sync_max, and the next
-# starts a second after it ends, so at most sync_interval after the one
-# before. Both are far above what a run takes on a quiet machine (~2 s) so
-# that a loaded one passes too. The edge keeps no narinfo across a change
-# (every reload drops its Cache API): the grace must exceed interval + duration.
+# What the server is told of the sync: a run takes at most sync_max, and the
+# loop below starts the next a second after it ends, so at most sync_interval
+# after the one before. A run is ~8 rclone calls, each followed by the
+# checker; on a saturated 2-core machine (load 9-15) a run took 15-25 s, and
+# runs outside these figures are counted, not failed: a torn mirror after
+# one is reported as such. The edge keeps no narinfo across a change (every
+# reload drops its Cache API): the grace must exceed interval + duration.
 sync_max=20 sync_interval=21 grace=42 retention=45
 chunking='[chunking]
 min_size = 16384
