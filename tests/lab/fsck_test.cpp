@@ -432,6 +432,21 @@ TEST_CASE("fsck: pending outbox entries are reported, and repair drains them fir
     CHECK(fsck(f).findings.empty());
 }
 
+TEST_CASE("fsck: an unused NAR without its manifest object (an upload cut before writing it) "
+          "is no difference",
+          "[fsck]") {
+    PushedLab lab;
+    auto& f = lab.f;
+    const auto path = path_named("cut");
+    push(f, "main", lab.token, path, file_nar("cut short"));
+    const auto manifest = manifest_hash_of(f, "main", path);
+    const std::string hashes[] = {std::string(path.hash)};
+    REQUIRE(f.lab.metadata->remove_paths("main", hashes, {}).ok());
+    REQUIRE(f.lab.metadata->get_nar(manifest).value()->unused_since);
+    REQUIRE(f.lab.storage->remove(bucket_key::manifest(manifest)));
+    CHECK(fsck(f).findings.empty());
+}
+
 TEST_CASE("fsck: findings and progress reach the callbacks as they come", "[fsck]") {
     PushedLab lab;
     auto& f = lab.f;

@@ -303,6 +303,12 @@ Result<void> ManifestCheck::check_nar(const NarRecord& nar) {
         return Mend{"written from the database", true};
     };
     auto stored = read_object(run_.storage(), key, encoded->size());
+    // A NAR that no path or staged upload uses, without its object, is an
+    // upload that died between recording it and writing the object: nothing
+    // serves it, the next upload of the same NAR writes the object, GC takes
+    // it otherwise. No difference, like a claimed chunk no NAR uses.
+    if (!stored && stored.error().code == ErrorCode::not_found && nar.unused_since)
+        return {};
     if (!stored && stored.error().code == ErrorCode::not_found)
         return run_.found(FsckFindingKind::manifest_missing, key, "recorded NAR, no object", write);
     if (!stored && stored.error().code == ErrorCode::limit_exceeded)
