@@ -8,7 +8,7 @@ export CCACHE_DIR ?= $(HOME)/.cache/nixedge-ccache
 export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
 CMAKE_COMMON := -G Ninja -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 
-.PHONY: check-image deps build build-native build-asan build-wasm build-wasm-tests run edge-dev test test-native test-asan bench fuzz format clean
+.PHONY: check-image deps build build-native build-asan build-wasm build-wasm-tests run edge-dev test test-long test-native test-asan bench fuzz format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -54,6 +54,14 @@ edge-dev: deps build-native
 test: deps build-native build-wasm build-wasm-tests build-asan
 	cd build && ctest --output-on-failure -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS)
+
+# The long runs of the reliability tests (docs/reliability.md), outside `make
+# test`'s budget: 50 SIGKILLs per backend instead of 10, 10 torn-sync rounds
+# instead of 3 (about an hour). `make fuzz` and `bench/run.sh load` are the
+# other long runs.
+test-long: deps build-native build-wasm
+	cd build && NIXEDGE_CRASH_KILLS=50 NIXEDGE_SYNC_ROUNDS=10 \
+	  ctest --output-on-failure -j $(JOBS) -R '^(crash|sync): '
 
 # The Dockerfile's runtime packages, unpacked into a chroot, run the built
 # server (no Docker engine needed; root and the Debian mirror are).
