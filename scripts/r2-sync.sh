@@ -4,7 +4,9 @@
 #
 #   1. read SOURCE/sync/plan once: the snapshot this run works from (anything
 #      published meanwhile waits for the next run, whole);
-#   2. copy the plan's immutable objects (chunks, manifests) the mirror lacks;
+#   2. copy the plan's immutable objects (chunks, manifests) the mirror lacks,
+#      and check that each one arrived (a key the source lacks is no error to
+#      rclone; here it stops the run);
 #   3. copy its mutable objects (layout marker, nix-cache-info, narinfos,
 #      listings), so no narinfo arrives before what it points at;
 #   4. delete from the mirror the mutable objects the plan does not list
@@ -110,6 +112,14 @@ if [[ -s $work/to-copy-immutable ]]; then
   run_rclone copy "$source_root" "$dest_root" --files-from-raw "$work/to-copy-immutable" \
     --no-traverse --ignore-existing ||
     fail "copying $n_copied_immutable chunks and manifests"
+  # rclone skips a listed key the source lacks and still exits 0: a chunk
+  # lost from the lab bucket (or deleted by a GC this run outlived) would let
+  # the narinfos that need it through. Each copied key is looked up once more.
+  run_rclone lsf -R --files-only "$dest_root" --files-from-raw "$work/to-copy-immutable" \
+    --no-traverse >"$work/copied-immutable" || fail "checking the copied chunks and manifests"
+  sort -u "$work/copied-immutable" | comm -13 - <(sort -u "$work/to-copy-immutable") >"$work/not-copied"
+  [[ -s $work/not-copied ]] && fail "$(wc -l <"$work/not-copied") chunks and manifests of the plan" \
+    "are not in $source_root (first: $(head -n1 "$work/not-copied")); no narinfo is copied"
 fi
 log "copied $n_copied_immutable chunks and manifests"
 

@@ -8,7 +8,8 @@
 # Then: the mirror holds exactly the plan; a second run copies nothing; a
 # cache taken off the edge leaves the mirror, narinfos before chunks; a run
 # that fails half-way records it (keeping when the last success was) and
-# deletes nothing; a chunk lost from the mirror comes back; the lab server
+# deletes nothing; a chunk lost from the mirror comes back; a chunk the lab
+# bucket lacks stops the run before any narinfo is copied; the lab server
 # reports the mirror's freshness from sync/status on /metrics. Last, the
 # contrast: a plain `rclone sync` of the bucket, watched while it runs,
 # copies the private path's objects and lets narinfos arrive before their
@@ -78,7 +79,7 @@ grep -qx "nixedge_mirror_last_sync_success 1" "$tmp/metrics" || fail "the server
 age=$(sed -n 's/^nixedge_mirror_age_seconds \(.*\)$/\1/p' "$tmp/metrics")
 [[ $age =~ ^[0-9]+$ && $age -lt 60 ]] || fail "mirror age: '$age'"
 [[ $(find "$mirror/chunks" -type f | wc -l) -gt 3 ]] || fail "too few chunks in the mirror"
-cut -d' ' -f2 "$CHECK_LOG" | tr '\n' ' ' | grep -q "^cat lsf copy copy" || fail "unexpected calls: $(cat "$CHECK_LOG")"
+cut -d' ' -f2 "$CHECK_LOG" | tr '\n' ' ' | grep -q "^cat lsf copy lsf copy" || fail "unexpected calls: $(cat "$CHECK_LOG")"
 
 step "a second sync copies nothing new"
 sync
@@ -114,6 +115,26 @@ RCLONE=rclone "$repo/scripts/r2-sync.sh" "$bucket" "$mirror" 2>"$tmp/sync.err" |
 [[ -f $lost ]] || fail "the lost chunk was not copied again"
 python3 "$repo/tests/sync/mirror_check.py" "$mirror" secret || fail "the mirror is still torn"
 mirror_matches_plan "after a lost chunk"
+step "a chunk the lab bucket lacks stops the run before any narinfo"
+lost=$(find "$mirror/chunks" -type f | head -n1)
+lost_key=${lost#"$mirror/"}
+rm "$lost"
+mv "$bucket/$lost_key" "$tmp/lost-chunk"
+# Any narinfo that needs the chunk stays out of the mirror: it is taken out
+# here, so that the check between calls sees whether this run copies it again.
+narinfos_before=$(find "$mirror" -name '*.narinfo' | wc -l)
+find "$mirror" -name '*.narinfo' -delete
+RCLONE=rclone "$repo/scripts/r2-sync.sh" "$bucket" "$mirror" 2>"$tmp/sync.err" &&
+  fail "r2-sync succeeded with a planned chunk missing from the lab bucket"
+grep -q "are not in .*$lost_key" "$tmp/sync.err" || fail "r2-sync did not name the missing chunk: $(cat "$tmp/sync.err")"
+grep -qx "result failed" "$bucket/sync/status" || fail "sync/status: $(cat "$bucket/sync/status")"
+grep -qx "phase copy-immutable" "$bucket/sync/status" || fail "failed phase: $(cat "$bucket/sync/status")"
+[[ -z $(find "$mirror" -name '*.narinfo') ]] || fail "narinfos copied while a planned chunk is missing"
+mv "$tmp/lost-chunk" "$bucket/$lost_key"
+sync
+[[ $(find "$mirror" -name '*.narinfo' | wc -l) == "$narinfos_before" ]] || fail "the narinfos did not come back"
+mirror_matches_plan "after a chunk missing from the lab bucket"
+
 step "a plain one-shot rclone sync has none of these guarantees"
 # The same bucket with one `rclone sync`, a transfer at a time, names in
 # descending order (narinfos before chunks), watched while it runs.
