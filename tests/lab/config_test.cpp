@@ -366,11 +366,18 @@ TEST_CASE("config: server.public_url is an http(s) URL and ends with a slash", "
           "https://cache.example.org/");
     CHECK(parse_ok("[server]\npublic_url = \"http://10.0.0.1:8080/nix/\"\n").server.public_url ==
           "http://10.0.0.1:8080/nix/");
+    // No user:password@: clients are told this URL (and it renders masked).
     for (const char* bad : {"cache.example.org", "ftp://cache.example.org/", "https://",
-                            "https://cache.example.org/?x=1"}) {
+                            "https://cache.example.org/?x=1", "https://u:pw@cache.example.org/"}) {
         auto error = parse_error(std::string("[server]\npublic_url = \"") + bad + "\"\n");
         CHECK(error.find("server.public_url") != std::string::npos);
     }
+}
+
+TEST_CASE("config: a data_dir with '?' is refused (the SQLite URL under it could not load back)",
+          "[config]") {
+    CHECK_THAT(parse_error("[server]\ndata_dir = \"/var?lib/nixedge\"\n"),
+               Catch::Contains("server.data_dir") && Catch::Contains("'?'"));
 }
 
 TEST_CASE("config: chunk sizes are checked together by the chunker's rules", "[config]") {
@@ -472,6 +479,10 @@ TEST_CASE("config: NIXEDGE_DATABASE_URL replaces database.url", "[config]") {
     FixedEnvironment odd{{"NIXEDGE_DATABASE_URL", "redis://u:hunter2@db/n"}};
     CHECK_THAT(parse_error("", odd),
                Catch::Contains("redis://u:***@db/n") && !Catch::Contains("hunter2"));
+
+    FixedEnvironment sqlite_with_password{{"NIXEDGE_DATABASE_URL", "sqlite://u:hunter2@h/f?x"}};
+    CHECK_THAT(parse_error("", sqlite_with_password),
+               Catch::Contains("query parameters") && !Catch::Contains("hunter2"));
 
     FixedEnvironment empty{{"NIXEDGE_DATABASE_URL", ""}};
     CHECK_THAT(parse_error("", empty), Catch::Contains("NIXEDGE_DATABASE_URL is set but empty"));

@@ -417,6 +417,10 @@ void resolve_data_dir(ServerConfig& config, std::vector<std::string>& errors) {
         return;
     }
     config.server.data_dir = absolute.lexically_normal();
+    // The SQLite file is named by a URL under it, where '?' starts a query.
+    if (config.server.data_dir.string().find('?') != std::string::npos)
+        errors.push_back("server.data_dir: " + in_quotes(config.server.data_dir.string()) +
+                         " contains '?', which a sqlite:// URL under it cannot hold");
 }
 
 void resolve_database(ServerConfig& config, const Environment& env,
@@ -439,9 +443,9 @@ void resolve_database(ServerConfig& config, const Environment& env,
         std::string_view file = url;
         file.remove_prefix(sqlite_scheme.size());
         if (file.empty())
-            errors.push_back(source + ": " + in_quotes(url) + " names no file");
+            errors.push_back(source + ": " + in_quotes(mask_password(url)) + " names no file");
         else if (file.find('?') != std::string_view::npos)
-            errors.push_back(source + ": " + in_quotes(url) +
+            errors.push_back(source + ": " + in_quotes(mask_password(url)) +
                              ": query parameters are not supported; give just the file");
         else
             url = std::string(sqlite_scheme) + resolve_in(config.server.data_dir, file).string();
@@ -526,9 +530,10 @@ void check_public_url(std::string& url, std::vector<std::string>& errors) {
         return;
     auto scheme_end = url.find("://");
     bool http = url.starts_with("http://") || url.starts_with("https://");
-    if (!http || url.size() == scheme_end + 3 || url.find_first_of(" ?#") != std::string::npos) {
-        errors.push_back("server.public_url: " + in_quotes(url) +
-                         " is not an http:// or https:// URL without query, e.g. "
+    // No user:password@ either: clients are told this URL.
+    if (!http || url.size() == scheme_end + 3 || url.find_first_of(" ?#@") != std::string::npos) {
+        errors.push_back("server.public_url: " + in_quotes(mask_password(url)) +
+                         " is not an http:// or https:// URL without query or user, e.g. "
                          "\"https://cache.example.org/\"");
         return;
     }
