@@ -34,6 +34,24 @@ Result<NarRecord> record(const StagedNar& staged, IngestTarget target) {
     return std::move(**nar);
 }
 
+// Without compression the body is the NAR: one that runs past the announced
+// NarSize, or ends short of it, is refused at once, before more of its chunks
+// (or its last one, which the ingest stores only at the end) are stored.
+Result<void> check_body_size(std::optional<std::uint64_t> expected, std::uint64_t received,
+                             bool ended) {
+    if (!expected)
+        return {};
+    if (received > *expected)
+        return make_error(ErrorCode::invalid_nar, "NAR size exceeds the expected " +
+                                                      std::to_string(*expected) +
+                                                      " (the body holds more bytes)");
+    if (ended && received != *expected)
+        return make_error(ErrorCode::invalid_nar, "NAR size " + std::to_string(received) +
+                                                      " does not match the expected " +
+                                                      std::to_string(*expected));
+    return {};
+}
+
 } // namespace
 
 boost::asio::awaitable<Result<IngestedUpload>>
@@ -43,6 +61,10 @@ ingest_upload(http::RequestBody& body, http::Workers& workers, UploadCompression
     auto upload = NarUpload::create(options, compression, chunks);
     if (!upload)
         co_return upload.error();
+    auto expected_body_size = compression == UploadCompression::none
+                                  ? options.expected_nar_size
+                                  : std::optional<std::uint64_t>();
+    std::uint64_t received = 0;
     Bytes gathered;
     gathered.reserve(piece_size);
     for (bool ended = false; !ended;) {
@@ -57,6 +79,9 @@ ingest_upload(http::RequestBody& body, http::Workers& workers, UploadCompression
             }
             gathered.insert(gathered.end(), piece->begin(), piece->end());
         }
+        received += gathered.size();
+        if (auto size = check_body_size(expected_body_size, received, ended); !size)
+            co_return size.error();
         if (gathered.empty())
             break;
         auto fed = co_await workers.run([&] { return upload->feed(gathered); });
