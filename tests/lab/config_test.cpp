@@ -165,7 +165,7 @@ TEST_CASE("config: every key the server reads is documented in the reference fil
     auto rendered = toml::parse(render_config(parse_ok("")));
     std::vector<std::string> keys;
     collect_leaf_keys(rendered, "", keys);
-    CHECK(keys.size() == 40);
+    CHECK(keys.size() == 41);
     for (const auto& key : keys) {
         INFO("key " << key << " is missing from lab-server/server.toml");
         CHECK(documented.at_path(key));
@@ -206,6 +206,7 @@ public_url = "https://cache.example.org/"
 max_header_bytes = 32768
 max_narinfo_bytes = 131072
 max_nar_bytes = 1073741824
+max_connections = 200
 [server.timeouts]
 request_header = "10s"
 read = "2m"
@@ -243,6 +244,7 @@ TEST_CASE("config: every key can be overridden", "[config]") {
     CHECK(c.server.limits.max_header_bytes == 32768);
     CHECK(c.server.limits.max_narinfo_bytes == 131072);
     CHECK(c.server.limits.max_nar_bytes == 1073741824);
+    CHECK(c.server.limits.max_connections == 200);
     CHECK(c.server.timeouts.request_header == 10s);
     CHECK(c.server.timeouts.read == 2min);
     CHECK(c.server.timeouts.write == 3min);

@@ -18,6 +18,7 @@ http::ServerOptions server_options(const ServerConfig& config,
     options.io_threads = server.io_threads;
     options.worker_threads = server.worker_threads;
     options.limits.max_header_bytes = server.limits.max_header_bytes;
+    options.limits.max_connections = server.limits.max_connections;
     options.limits.header_timeout = server.timeouts.request_header;
     options.limits.body_idle_timeout = server.timeouts.read;
     options.limits.send_timeout = server.timeouts.write;

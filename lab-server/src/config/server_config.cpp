@@ -41,6 +41,8 @@ template <class Config, class Visitor> void visit_fields(Config& c, Visitor& v) 
       Range<std::uint64_t>{1 * KiB, 16 * MiB});
     v("server.limits.max_nar_bytes", c.server.limits.max_nar_bytes,
       Range<std::uint64_t>{1 * MiB, 1024 * GiB});
+    v("server.limits.max_connections", c.server.limits.max_connections,
+      Range<std::uint64_t>{16, 1'000'000});
     v("server.timeouts.request_header", c.server.timeouts.request_header, timeout);
     v("server.timeouts.read", c.server.timeouts.read, timeout);
     v("server.timeouts.write", c.server.timeouts.write, timeout);

@@ -55,6 +55,8 @@ struct ServerConfig {
         std::uint64_t max_header_bytes = 16 * KiB; // request line + all headers
         std::uint64_t max_narinfo_bytes = 64 * KiB;
         std::uint64_t max_nar_bytes = 64 * GiB; // one NAR upload, as sent
+        // Open connections at once; more are answered 503 and closed.
+        std::uint64_t max_connections = 1024;
         bool operator==(const Limits&) const = default;
     };
     struct Timeouts {

@@ -152,11 +152,16 @@ class SocketBody final : public RequestBody {
                 co_return fail(Failure::transport, "writing 100 Continue: " + ec.message());
         }
         std::size_t want = std::min(max_bytes, max_body_piece);
-        if (scratch_.size() < want)
-            scratch_.resize(want);
+        if (scratch_size_ < want) {
+            // Not zeroed: the kernel commits only the pages a read fills, so
+            // an upload that stalls early holds kilobytes, not a MiB, and no
+            // I/O thread spends time clearing memory about to be overwritten.
+            scratch_ = std::make_unique_for_overwrite<std::uint8_t[]>(want);
+            scratch_size_ = want;
+        }
         for (;;) {
             auto& body = parser_.get().body();
-            body.data = scratch_.data();
+            body.data = scratch_.get();
             body.size = want;
             conn_.stream.expires_after(limits_.body_idle_timeout);
             auto [ec, n] = co_await bhttp::async_read_some(conn_.stream, buffer_, parser_, nothrow);
@@ -172,7 +177,7 @@ class SocketBody final : public RequestBody {
                 co_return fail(Failure::transport, "request body: " + ec.message());
             std::size_t got = want - body.size;
             if (got > 0)
-                co_return ByteView(scratch_.data(), got);
+                co_return ByteView(scratch_.get(), got);
             if (parser_.is_done())
                 co_return ByteView{};
         }
@@ -191,7 +196,8 @@ class SocketBody final : public RequestBody {
     bool expect_continue_;
     bool continue_sent_ = false;
     const Limits& limits_;
-    std::vector<std::uint8_t> scratch_;
+    std::unique_ptr<std::uint8_t[]> scratch_;
+    std::size_t scratch_size_ = 0;
     Failure failure_ = Failure::none;
     std::string failure_detail_;
 };
