@@ -830,8 +830,9 @@ TEST_CASE("auth matrix: over a real socket, Expect 100-continue only after the a
         TokenKind kind;
         CacheState cache_state;
         // The refusal needs the body: the cache it names (get-missing-paths,
-        // upload-path with the info in a preamble), or the retention change
-        // it asks for (cq is checked once cr passed).
+        // upload-path with the info in a preamble; only when a verified token
+        // came, else it is 401 at once), or the retention change it asks for
+        // (cq is checked once cr passed).
         bool body_first = false;
     };
     const auto nar = "PUT nar (Nix's upload URL)";
@@ -855,11 +856,13 @@ TEST_CASE("auth matrix: over a real socket, Expect 100-continue only after the a
         {"PUT upload-path", {P::configure_cache}, K::bearer, priv},
         {"PUT upload-path", {P::push}, K::alg_none, priv},
         {"PUT upload-path", {P::push}, K::bearer, priv},
-        {"PUT upload-path (info in a preamble)", {}, K::none, priv, true},
+        {"PUT upload-path (info in a preamble)", {}, K::none, priv},
+        {"PUT upload-path (info in a preamble)", {P::push}, K::expired, priv},
         {"PUT upload-path (info in a preamble)", {P::push}, K::bearer, priv},
         {"PATCH cache-config (retention)", {P::configure_cache_retention}, K::bearer, priv},
         {"PATCH cache-config (retention)", {P::configure_cache}, K::bearer, priv, true},
-        {"POST get-missing-paths", {}, K::none, priv, true},
+        {"POST get-missing-paths", {}, K::none, priv},
+        {"POST get-missing-paths", {P::push}, K::bad_signature, pub},
         {"POST get-missing-paths", {P::pull}, K::bearer, priv, true},
         {"DELETE cache-config", {P::destroy_cache}, K::not_yet_valid, priv},
         {"GET narinfo", {}, K::none, priv},

@@ -54,6 +54,15 @@ Result<Cache> authorize(LabContext& context, http::Request& request, std::string
     return std::move(*cache);
 }
 
+Result<void> authenticate(LabContext& context, http::Request& request) {
+    auto token = token_from_authorization(request.header("Authorization"));
+    if (!token)
+        return make_error(ErrorCode::unauthorized, "authentication required");
+    if (auto verified = token_permissions(context, request, token, {}); !verified)
+        return verified.error();
+    return {};
+}
+
 Result<void> authorize_creation(LabContext& context, http::Request& request,
                                 std::string_view cache_name) {
     auto token = token_from_authorization(request.header("Authorization"));

@@ -21,6 +21,12 @@ namespace nixedge::lab {
 Result<Cache> authorize(LabContext& context, http::Request& request, std::string_view cache_name,
                         Permission permission);
 
+// For a request that names its cache only in its body (Attic's push
+// endpoints): without a token, or with one that does not verify, it is
+// unauthorized whatever the cache, so this answers before the body is read.
+// authorize() still decides once the body names the cache.
+Result<void> authenticate(LabContext& context, http::Request& request);
+
 // Whether the request may create a cache of that name (which need not exist,
 // and whose existence is not looked at): unauthorized without a token or
 // with a bad one, forbidden without the cc permission.

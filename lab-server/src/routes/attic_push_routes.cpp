@@ -36,6 +36,8 @@ Error bad_request(std::string why) {
 }
 
 boost::asio::awaitable<http::Response> get_missing_paths(LabContext& context, http::Request& req) {
+    if (auto known = authenticate(context, req); !known)
+        co_return http::error_response(known.error());
     auto body = co_await req.body().read_all(max_missing_paths_request_bytes);
     if (!body)
         co_return http::error_response(body.error());
@@ -165,6 +167,8 @@ attic::UploadPathResult upload_result(const Published& published, const IngestSt
 }
 
 boost::asio::awaitable<http::Response> upload_path(LabContext& context, http::Request& req) {
+    if (auto known = authenticate(context, req); !known)
+        co_return http::error_response(known.error());
     auto info = co_await read_upload_info(context, req);
     if (!info)
         co_return http::error_response(info.error());
