@@ -91,6 +91,10 @@ std::string shown(std::string_view text, const Environment& env) {
 std::optional<std::pair<std::size_t, std::size_t>> secret_span(std::string_view variable,
                                                                std::string_view value) {
     if (variable == database_url_variable) {
+        // A sqlite:// URL names a file: "user:password@" in it is part of the
+        // file name (shown as such), not a secret.
+        if (value.starts_with("sqlite://"))
+            return std::nullopt;
         auto scheme_end = value.find("://");
         if (scheme_end == std::string_view::npos)
             return std::nullopt;
