@@ -391,7 +391,7 @@ write_report() {
       lab_machine
     fi
     echo "- load: $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), $(nginx -v 2>&1 | sed 's/^nginx version: //'), Python $(python3 -c 'import platform; print(platform.python_version())') (bench/slow_clients.py)"
-    echo "- server settings for the run: \`[server.timeouts]\` request_header 5s, read 5s, write 10s, idle 15s (defaults 30s, 60s, 60s, 75s: shortened so slow clients are cut within a phase); connection limit $max_connections (\`http::Limits::max_connections\`, not a config key); other keys default"
+    echo "- server settings for the run: \`[server.timeouts]\` request_header 5s, read 5s, write 10s, idle 15s (defaults 30s, 60s, 60s, 75s: shortened so slow clients are cut within a phase); connection limit $max_connections (\`server.limits.max_connections\`, the default); other keys default"
     echo
     echo "### Under load (wrk -t2 -c$load_conns, ${seconds} s each)"
     echo
