@@ -289,9 +289,12 @@ Result<bool> nar_exists(auto& c, const std::string& manifest_hash) {
 }
 
 // Recording a NAR that is already recorded (the upload is about to stage
-// it): whether it is unused. One that GC is deleting cannot be used until GC
-// is done, unless that GC died (ClaimRules): then the mark is taken back.
-Result<bool> reuse_nar(auto& c, const std::string& manifest_hash, const Claimant& me) {
+// it). One that GC is deleting cannot be used until GC is done, unless that
+// GC died (ClaimRules): then the mark is taken back. An unused one starts its
+// grace period again in this same transaction: were it left for after the
+// commit, GC could mark and delete the NAR in between, and the upload would
+// then write a manifest object that no row names any more.
+Result<void> reuse_nar(auto& c, const std::string& manifest_hash, const Claimant& me) {
     auto q = c.query("SELECT n.deleting_since, n.unused_since, n.deleting_by, w.heartbeat_at "
                      "FROM nars n LEFT JOIN writers w ON w.id = n.deleting_by "
                      "WHERE n.manifest_hash = ?",
@@ -300,19 +303,22 @@ Result<bool> reuse_nar(auto& c, const std::string& manifest_hash, const Claimant
     if (!row)
         return row.error();
     if (!*row)
-        return false;
+        return {};
     const bool unused = !q.is_null(1);
-    if (q.is_null(0))
-        return unused;
-    if (!me.outlived(q.int64(0), optional_text(q, 2), optional_int64(q, 3)))
+    if (!q.is_null(0) && !me.outlived(q.int64(0), optional_text(q, 2), optional_int64(q, 3)))
         return make_error(ErrorCode::storage_unavailable,
                           "NAR " + manifest_hash +
                               " is being garbage collected; upload it again in a moment");
-    if (auto ok =
-            c.run("UPDATE nars SET deleting_since = NULL WHERE manifest_hash = ?", manifest_hash);
-        !ok)
-        return ok.error();
-    return unused;
+    if (!q.is_null(0))
+        if (auto ok = c.run("UPDATE nars SET deleting_since = NULL, deleting_by = NULL "
+                            "WHERE manifest_hash = ?",
+                            manifest_hash);
+            !ok)
+            return ok;
+    if (unused)
+        return c.run("UPDATE nars SET unused_since = ? WHERE manifest_hash = ?", me.now,
+                     manifest_hash);
+    return {};
 }
 
 constexpr std::string_view staged_select =
@@ -424,14 +430,8 @@ Result<std::optional<ChunkRecord>> SqlMetadataStore<Pool>::get_chunk(const Sha25
     });
 }
 
-template <class Pool>
-void SqlMetadataStore<Pool>::note_nar_use(const std::string& manifest_hash,
-                                          std::optional<UnixTime> unused_since) {
+template <class Pool> void SqlMetadataStore<Pool>::note_nar_used(const std::string& manifest_hash) {
     (void)pool_.write_unsynced([&](auto& c) -> Result<void> {
-        if (unused_since)
-            return c.run("UPDATE nars SET unused_since = ? "
-                         "WHERE manifest_hash = ? AND unused_since IS NOT NULL",
-                         *unused_since, manifest_hash);
         return c.run("UPDATE nars SET unused_since = NULL "
                      "WHERE manifest_hash = ? AND unused_since IS NOT NULL",
                      manifest_hash);
@@ -466,17 +466,15 @@ Result<Sha256Digest> SqlMetadataStore<Pool>::record_nar(const ChunkManifest& man
     const auto manifest_hash = hex(digest);
     const auto now = clock_();
     const Claimant me{writer_id_, now, claims_};
-    bool inserted = false, was_unused = false;
+    bool inserted = false;
     auto recorded = pool_.write([&](auto& c) -> Result<Sha256Digest> {
-        inserted = was_unused = false; // a retried transaction starts over
+        inserted = false; // a retried transaction starts over
         auto exists = nar_exists(c, manifest_hash);
         if (!exists)
             return exists.error();
         if (*exists) {
-            auto unused = reuse_nar(c, manifest_hash, me);
-            if (!unused)
-                return unused.error();
-            was_unused = *unused;
+            if (auto ok = reuse_nar(c, manifest_hash, me); !ok)
+                return ok.error();
         } else {
             if (auto ok = check_chunks_stored(c, manifest); !ok)
                 return ok.error();
@@ -488,14 +486,8 @@ Result<Sha256Digest> SqlMetadataStore<Pool>::record_nar(const ChunkManifest& man
             return ok.error();
         return digest;
     });
-    if (!recorded)
+    if (!recorded || !inserted)
         return recorded;
-    if (!inserted) {
-        // An unused NAR starts its grace period again.
-        if (was_unused)
-            note_nar_use(manifest_hash, now);
-        return recorded;
-    }
     // Its chunks are used now: out of the unused index (else GC finds them
     // there and heals them itself). Apart from the serializable transaction
     // above, so that concurrent uploads writing chunk rows do not make each
@@ -715,7 +707,7 @@ Result<StagedUpload> SqlMetadataStore<Pool>::stage(std::string_view cache, std::
         return std::move(**found);
     });
     if (staged_upload && was_unused)
-        note_nar_use(hex(manifest_hash), std::nullopt);
+        note_nar_used(hex(manifest_hash));
     return staged_upload;
 }
 

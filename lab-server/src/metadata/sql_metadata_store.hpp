@@ -127,11 +127,11 @@ template <class Pool> class SqlMetadataStore : public MetadataStore {
     Result<void> register_writer();
     void renew_writer();
 
-    // After a commit that made a NAR used (nullopt) or about to be used again
-    // (now): its unused_since, outside that serializable transaction, so that
-    // concurrent pushes writing NAR rows do not fail each other's
+    // After a commit that made a NAR used (a staged upload or a path names
+    // it): clears its unused_since, outside that serializable transaction, so
+    // that concurrent pushes writing NAR rows do not fail each other's
     // serialization. Best effort: GC heals a used NAR it finds unused.
-    void note_nar_use(const std::string& manifest_hash, std::optional<UnixTime> unused_since);
+    void note_nar_used(const std::string& manifest_hash);
     // stage_upload, and hold_path with the narinfo to hold.
     Result<StagedUpload> stage(std::string_view cache, std::string_view url,
                                const Sha256Digest& manifest_hash, std::chrono::seconds ttl,

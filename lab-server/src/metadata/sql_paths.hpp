@@ -241,7 +241,7 @@ SqlMetadataStore<Pool>::publish_path(std::string_view cache, const NarInfo& info
         return PublishOutcome::published;
     });
     if (outcome && *outcome == PublishOutcome::published && was_unused)
-        note_nar_use(manifest_hash, std::nullopt);
+        note_nar_used(manifest_hash);
     return outcome;
 }
 

@@ -191,7 +191,7 @@ Result<void> keep_nar_on_edge(Connection& c, const std::string& manifest_hash, U
 // grace period (unused). Only reads: under PostgreSQL, this read and GC's
 // marking of the NAR (both serializable) cannot both commit; the caller takes
 // an unused NAR out of its grace period after its commit
-// (SqlMetadataStore::note_nar_use).
+// (SqlMetadataStore::note_nar_used).
 template <class Connection>
 Result<bool> require_usable_nar(Connection& c, const std::string& manifest_hash) {
     auto q = c.query("SELECT deleting_since, unused_since FROM nars WHERE manifest_hash = ?",
