@@ -12,6 +12,9 @@
 #      acknowledged before are served whole, the cut one is not published and
 #      fsck finds nothing wrong; pushing again sends only it, reusing the
 #      chunks that got in, and Nix substitutes it;
+#   3b. the server SIGKILLed in the middle of an upload and started again on
+#      the same port: the client retries, the retry takes over the killed
+#      server's chunk claims, and the path substitutes whole;
 #   4. clear errors, exit 1, nothing pushed: unreachable server, bad token,
 #      a token without push, a path not in the store;
 #   5. on a terminal, progress bars (drawn in place) and the summary.
@@ -146,17 +149,17 @@ substitute "$tmp/fresh2" "$lab_url/main" "$key" "$large" --option netrc-file "$t
 same_path "$tmp/fresh2" "$large"
 same_path "$tmp/fresh2" "$first"
 
-step "the server stops mid-upload and comes back: the client retries, the path arrives whole"
+step "the server is killed mid-upload and comes back: the client retries, the path arrives whole"
 # The same port across the restart, as behind a Kubernetes Service.
 sed -i "s|^listen = .*|listen = \"${lab_url#http://}\"|" "$tmp/server.toml"
 chunks_before=$(chunk_count)
 "$client" push --store "$tmp/root" main "$retried" 2>"$tmp/retry.log" &
 push_pid=$!
 for _ in $(seq 500); do (($(chunk_count) >= chunks_before + 10)) && break; sleep 0.01; done
-# Twice: the second signal stops the server at once, cutting the upload.
-kill -TERM "$server_pid"
-sleep 0.1 # signals do not queue: the second must come after the first was taken
-kill -TERM "$server_pid" 2>/dev/null || true
+# SIGKILL: the upload is cut wherever it is (a graceful stop lets a fast one
+# finish). The killed server's chunk claims die with its writer row, so the
+# retry takes them over within seconds.
+kill -KILL "$server_pid"
 wait "$server_pid" 2>/dev/null || true
 server_pid=
 start_lab "$tmp/server.toml"
