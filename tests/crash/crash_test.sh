@@ -71,7 +71,9 @@ if [[ $backend == postgres ]]; then
 else
   lab_config "$settings"
   sql() { sqlite3 "$tmp/data/nixedge.sqlite" "$1"; }
-  chunk_objects() { find "$tmp/data/bucket/chunks" -type f 2>/dev/null | wc -l; }
+  # Chunk objects only: a write the kill cut leaves a temporary file, which a
+  # later start sweeps once it is older than 15 minutes.
+  chunk_objects() { find "$tmp/data/bucket/chunks" -type f ! -name '.nixedge-tmp-*' 2>/dev/null | wc -l; }
 fi
 
 key=$(admin cache create main --public --edge)
