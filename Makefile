@@ -57,8 +57,8 @@ test: deps build-native build-wasm build-wasm-tests build-asan
 
 # The long runs of the reliability tests (docs/reliability.md), outside `make
 # test`'s budget: 50 SIGKILLs per backend instead of 10, 10 torn-sync rounds
-# instead of 3 (about 10 s per kill, 40-120 s per round here). `make fuzz` and `bench/run.sh load` are the
-# other long runs.
+# instead of 3 (about 10 s per kill, 40-120 s per round here). `make fuzz`
+# and `bench/run.sh load` are the other long runs.
 test-long: deps build-native build-wasm
 	cd build && NIXEDGE_CRASH_KILLS=50 NIXEDGE_SYNC_ROUNDS=10 \
 	  ctest --output-on-failure -j $(JOBS) -R '^(crash|sync): '
